@@ -1,0 +1,21 @@
+import type { EventHandlers } from '@eventflow/messaging';
+import type { Ledger } from '../application/ledger.js';
+import type { Tx } from '../persistence/prisma.js';
+
+export const billingConsumerGroup = 'billing-service';
+
+/** What billing does with the events it consumes; each runs inside the inbox transaction. */
+export function billingHandlers(ledger: Ledger, producer: string): EventHandlers<Tx> {
+  return {
+    UserCreated: (event, { tx }) => ledger.openAccount(tx, event),
+    OrderPlaced: async (event, { tx, metadata, headers, logger }) => {
+      const outcome = await ledger.chargeOrder(tx, event, {
+        producer,
+        correlationId: metadata.correlationId,
+        causationId: metadata.eventId,
+        traceparent: headers['traceparent'],
+      });
+      logger.info({ orderId: event.orderId, outcome }, 'order charge decided');
+    },
+  };
+}

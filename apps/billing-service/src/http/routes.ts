@@ -1,0 +1,140 @@
+import { Type } from 'typebox';
+import type { HttpServer, TokenVerifier } from '@eventflow/http';
+import {
+  HttpProblem,
+  amountSchema,
+  callerOf,
+  idempotencyKeyHeader,
+  paginationQuery,
+  problemResponses,
+  requireUser,
+  userRefSchema,
+} from '@eventflow/http';
+import { BillingError, type Ledger } from '../application/ledger.js';
+
+const Account = Type.Object(
+  {
+    userId: Type.String({ format: 'uuid' }),
+    balance: Type.Integer({ description: 'Balance in minor units.' }),
+    createdAt: Type.String({ format: 'date-time' }),
+    updatedAt: Type.String({ format: 'date-time' }),
+  },
+  { $id: 'Account' },
+);
+
+const LedgerEntry = Type.Object(
+  {
+    id: Type.String({ format: 'uuid' }),
+    userId: Type.String({ format: 'uuid' }),
+    kind: Type.Union([Type.Literal('DEPOSIT'), Type.Literal('WITHDRAWAL'), Type.Literal('ORDER_CHARGE')]),
+    amount: Type.Integer(),
+    balanceAfter: Type.Integer({ description: 'Balance after this entry, in minor units.' }),
+    orderId: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]),
+    createdAt: Type.String({ format: 'date-time' }),
+  },
+  { $id: 'LedgerEntry' },
+);
+
+const AmountBody = Type.Object({ amount: amountSchema('Amount to move.') }, { additionalProperties: false });
+const UserParams = Type.Object({ userId: userRefSchema });
+
+function toProblem(error: unknown): unknown {
+  if (!(error instanceof BillingError)) return error;
+  switch (error.code) {
+    case 'ACCOUNT_NOT_FOUND':
+      return HttpProblem.notFound('No billing account for this user (it is opened shortly after registration).');
+    case 'INSUFFICIENT_FUNDS':
+      return HttpProblem.conflict('insufficient-funds', 'Insufficient funds', error.message, { balance: error.balance });
+    case 'BALANCE_LIMIT_EXCEEDED':
+      return HttpProblem.conflict('balance-limit-exceeded', 'Balance limit exceeded', error.message, { balance: error.balance });
+  }
+}
+
+export function billingRoutes(app: HttpServer, ledger: Ledger, verify: TokenVerifier): void {
+  const auth = { preHandler: requireUser(verify) };
+  const security = [{ bearerAuth: [] }];
+
+  /** The caller may only name themselves; anyone else's account does not exist for them. */
+  const ownUserId = (ref: string, callerId: string): string => {
+    const userId = ref === 'me' ? callerId : ref;
+    if (userId !== callerId) throw HttpProblem.notFound('No billing account for this user.');
+    return userId;
+  };
+
+  app.addSchema(Account);
+  app.addSchema(LedgerEntry);
+
+  app.get(
+    '/billing/accounts/:userId',
+    {
+      ...auth,
+      schema: {
+        tags: ['billing'],
+        summary: "Read the caller's account and balance",
+        security,
+        params: UserParams,
+        response: { 200: Type.Ref('Account'), ...problemResponses(400, 401, 404) },
+      },
+    },
+    async (request) => {
+      const userId = ownUserId(request.params.userId, callerOf(request).id);
+      const account = await ledger.getAccount(userId);
+      if (!account) throw toProblem(new BillingError('ACCOUNT_NOT_FOUND', 'no account'));
+      return account;
+    },
+  );
+
+  app.get(
+    '/billing/accounts/:userId/transactions',
+    {
+      ...auth,
+      schema: {
+        tags: ['billing'],
+        summary: "List the account's ledger, newest first",
+        security,
+        params: UserParams,
+        querystring: Type.Object({ limit: paginationQuery.properties.limit }),
+        response: { 200: Type.Object({ items: Type.Array(Type.Ref('LedgerEntry')) }), ...problemResponses(400, 401, 404) },
+      },
+    },
+    async (request) => {
+      const userId = ownUserId(request.params.userId, callerOf(request).id);
+      if (!(await ledger.getAccount(userId))) throw toProblem(new BillingError('ACCOUNT_NOT_FOUND', 'no account'));
+      return { items: await ledger.listTransactions(userId, request.query.limit) };
+    },
+  );
+
+  for (const [path, kind] of [
+    ['deposits', 'deposit'],
+    ['withdrawals', 'withdraw'],
+  ] as const) {
+    app.post(
+      `/billing/accounts/:userId/${path}`,
+      {
+        ...auth,
+        schema: {
+          tags: ['billing'],
+          summary: kind === 'deposit' ? 'Put money into the account' : 'Take money out of the account (never below zero)',
+          security,
+          params: UserParams,
+          headers: idempotencyKeyHeader,
+          body: AmountBody,
+          response: {
+            201: Type.Ref('LedgerEntry'),
+            200: Type.Ref('LedgerEntry'),
+            ...problemResponses(400, 401, 404, 409, 413, 415),
+          },
+        },
+      },
+      async (request, reply) => {
+        const userId = ownUserId(request.params.userId, callerOf(request).id);
+        try {
+          const { transaction, replayed } = await ledger[kind](userId, request.body.amount, request.headers['idempotency-key']);
+          return reply.code(replayed ? 200 : 201).send(transaction);
+        } catch (error) {
+          throw toProblem(error);
+        }
+      },
+    );
+  }
+}

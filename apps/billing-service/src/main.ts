@@ -1,0 +1,42 @@
+import { topics } from '@eventflow/events';
+import { createTokenVerifier, stopOnSignals } from '@eventflow/http';
+import { Messaging } from '@eventflow/messaging';
+import { createLogger } from '@eventflow/platform';
+import { buildApp } from './app.js';
+import { Ledger } from './application/ledger.js';
+import { loadBillingConfig } from './config.js';
+import { billingConsumerGroup, billingHandlers } from './events/handlers.js';
+import { createDb, type Tx } from './persistence/prisma.js';
+
+const service = 'billing-service';
+const config = loadBillingConfig();
+const logger = createLogger(service, config.LOG_LEVEL);
+const db = createDb(config.DATABASE_URL);
+const ledger = new Ledger(db, { producer: service, accountWaitMs: config.ACCOUNT_WAIT_MS });
+
+const messaging = new Messaging<Tx>({
+  service,
+  brokers: config.KAFKA_BROKERS,
+  schemaRegistryUrl: config.SCHEMA_REGISTRY_URL,
+  logger,
+  db,
+  outbox: { pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS, batchSize: config.OUTBOX_BATCH_SIZE, lockKey: 0x0b111, publishes: ['PaymentSucceeded', 'PaymentFailed'] },
+  consumer: { groupId: billingConsumerGroup, topics: [topics.userEvents, topics.orderEvents], handlers: billingHandlers(ledger, service) },
+});
+
+const app = await buildApp({
+  logger,
+  ledger,
+  verifyToken: await createTokenVerifier({ publicKeyPem: config.JWT_PUBLIC_KEY, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE }),
+  readiness: [{ name: 'database', check: async () => void (await db.$queryRaw`SELECT 1`) }, ...messaging.readinessChecks()],
+  bodyLimit: config.HTTP_BODY_LIMIT_BYTES,
+});
+
+await messaging.start();
+await app.listen({ host: config.HOST, port: config.PORT });
+
+stopOnSignals(logger, config.SHUTDOWN_TIMEOUT_MS, [
+  { name: 'http', run: () => app.close() },
+  { name: 'messaging', run: () => messaging.stop() },
+  { name: 'database', run: () => db.$disconnect() },
+]);

@@ -1,0 +1,5 @@
+export * from './problem.js';
+export * from './auth.js';
+export * from './server.js';
+export * from './schemas.js';
+export * from './lifecycle.js';

@@ -1,0 +1,135 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyRequest,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
+import type { Logger } from '@eventflow/platform';
+import { errorMessage } from '@eventflow/platform';
+import { HttpProblem, problemContentType, problemSchema } from './problem.js';
+
+export type HttpServer = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  Logger,
+  TypeBoxTypeProvider
+>;
+
+export interface ReadinessCheck {
+  name: string;
+  check: () => Promise<void>;
+}
+
+export interface HttpServerOptions {
+  service: string;
+  version: string;
+  description: string;
+  logger: Logger;
+  bodyLimit: number;
+  /** Path prefix the ingress routes to this service; docs are served under it. */
+  prefix: string;
+  readiness: ReadinessCheck[];
+}
+
+const ajvFor = (coerceTypes: boolean | 'array') => {
+  const ajv = new Ajv({ coerceTypes, useDefaults: true, removeAdditional: false, allErrors: false, strict: false });
+  addFormats.default(ajv);
+  return ajv;
+};
+
+/**
+ * A Fastify instance with the conventions every service shares: TypeBox schemas, RFC 9457
+ * errors, request ids, OpenAPI 3.1 with Swagger UI under `<prefix>/docs`, and health routes.
+ */
+export async function createHttpServer(options: HttpServerOptions): Promise<HttpServer> {
+  const app = Fastify({
+    loggerInstance: options.logger,
+    bodyLimit: options.bodyLimit,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    disableRequestLogging: false,
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as HttpServer;
+
+  // Bodies are never coerced ("100" is not an amount); path and query strings are.
+  const strict = ajvFor(false);
+  const coercing = ajvFor('array');
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : coercing).compile(schema));
+
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const problem = HttpProblem.notFound(`No route ${request.method} ${request.url}.`);
+    void reply.code(404).type(problemContentType).send(problem.toProblem(request.url));
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const problem = toProblem(error, request);
+    if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
+    void reply.code(problem.status).type(problemContentType).send(problem.toProblem(request.url));
+  });
+
+  app.addSchema(problemSchema);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: options.service, version: options.version, description: options.description },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: `${options.prefix}/docs` });
+
+  const hidden = { schema: { hide: true } };
+  app.get('/health/live', hidden, async () => ({ status: 'ok' }));
+  app.get('/health/ready', hidden, async (_request, reply) => {
+    const results = await Promise.all(
+      options.readiness.map(async ({ name, check }) => {
+        try {
+          await check();
+          return [name, 'ok'] as const;
+        } catch (error) {
+          return [name, errorMessage(error)] as const;
+        }
+      }),
+    );
+    const ready = results.every(([, result]) => result === 'ok');
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not-ready', checks: Object.fromEntries(results) });
+  });
+  return app;
+}
+
+function toProblem(error: FastifyError, request: FastifyRequest): HttpProblem {
+  if (error instanceof HttpProblem) return error;
+  if (error.validation) {
+    const where = error.validationContext ?? 'request';
+    return HttpProblem.badRequest(`Invalid ${where}: ${error.message.replace(/^(body|querystring|params|headers)\/?/, '')}`, {
+      errors: error.validation.map((v) => ({ path: v.instancePath || '/', message: v.message })),
+    });
+  }
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new HttpProblem(413, 'payload-too-large', 'Payload too large', 'The request body exceeds the size limit.');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new HttpProblem(415, 'unsupported-media-type', 'Unsupported media type', `Send application/json, not ${request.headers['content-type'] ?? 'nothing'}.`);
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return HttpProblem.badRequest('The JSON body is empty.');
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return HttpProblem.badRequest(`Malformed JSON: ${error.message}`);
+  }
+  if (error instanceof SyntaxError || error.statusCode === 400) return HttpProblem.badRequest(`Malformed request: ${error.message}`);
+  if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+    return new HttpProblem(error.statusCode, 'client-error', 'Client error', error.message);
+  }
+  return new HttpProblem(500, 'internal-error', 'Internal server error', 'The request could not be processed; it is logged with its request id.');
+}

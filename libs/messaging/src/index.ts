@@ -1,0 +1,5 @@
+export * from './kafka.js';
+export * from './sql.js';
+export * from './outbox.js';
+export * from './consumer.js';
+export * from './runtime.js';

@@ -1,0 +1,104 @@
+import type { Admin, Kafka, Producer } from 'kafkajs';
+import { EventCodec, type EventType } from '@eventflow/events';
+import type { Logger } from '@eventflow/platform';
+import { EventConsumer, type EventHandlers, type RetryPolicy } from './consumer.js';
+import { createKafka } from './kafka.js';
+import { OutboxRelay } from './outbox.js';
+import type { SqlExecutor, TransactionalDb } from './sql.js';
+
+export interface Check {
+  name: string;
+  check: () => Promise<void>;
+}
+
+export interface MessagingOptions<TX extends SqlExecutor> {
+  service: string;
+  brokers: string;
+  schemaRegistryUrl: string;
+  logger: Logger;
+  db: TransactionalDb<TX> & TransactionalDb<SqlExecutor>;
+  /** Present in services that publish events. */
+  outbox?: { pollIntervalMs: number; batchSize: number; lockKey: number; publishes: EventType[] };
+  /** Present in services that consume events. */
+  consumer?: { groupId: string; topics: string[]; handlers: EventHandlers<TX>; retry?: Partial<RetryPolicy> };
+}
+
+/**
+ * The Kafka side of a service: schema registration, the outbox relay and the idempotent
+ * consumer, started and stopped in the right order, with readiness checks.
+ */
+export class Messaging<TX extends SqlExecutor> {
+  readonly kafka: Kafka;
+  readonly codec: EventCodec;
+  readonly relay: OutboxRelay | undefined;
+  readonly consumer: EventConsumer<TX> | undefined;
+  private readonly producer: Producer | undefined;
+  private readonly admin: Admin;
+
+  constructor(private readonly options: MessagingOptions<TX>) {
+    this.kafka = createKafka(options.service, options.brokers, options.logger);
+    this.codec = new EventCodec(options.schemaRegistryUrl);
+    this.admin = this.kafka.admin();
+    if (options.outbox) {
+      // Idempotent with one request in flight: retries neither duplicate nor reorder a partition.
+      this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+      this.relay = new OutboxRelay(options.db, this.producer, this.codec, options.logger.child({ component: 'outbox-relay' }), options.outbox);
+    }
+    if (options.consumer) {
+      this.consumer = new EventConsumer<TX>({
+        kafka: this.kafka,
+        codec: this.codec,
+        db: options.db,
+        logger: options.logger.child({ component: 'consumer' }),
+        onCommitted: () => this.relay?.nudge(),
+        ...options.consumer,
+      });
+    }
+  }
+
+  async start(): Promise<void> {
+    await this.admin.connect();
+    if (this.options.outbox) await this.codec.registerAll(this.options.outbox.publishes);
+    if (this.producer && this.relay) {
+      await this.producer.connect();
+      this.relay.start();
+    }
+    await this.consumer?.start();
+  }
+
+  /** Consumer first (it may still write to the outbox), then the relay flushes, then Kafka. */
+  async stop(): Promise<void> {
+    await this.consumer?.stop();
+    await this.relay?.stop();
+    await this.producer?.disconnect();
+    await this.admin.disconnect();
+  }
+
+  readinessChecks(): Check[] {
+    const checks: Check[] = [
+      {
+        name: 'kafka',
+        check: async () => {
+          await this.admin.describeCluster();
+        },
+      },
+      {
+        name: 'schemaRegistry',
+        check: async () => {
+          const response = await fetch(`${this.options.schemaRegistryUrl}/subjects`, { signal: AbortSignal.timeout(2_000) });
+          if (!response.ok) throw new Error(`registry answered ${response.status}`);
+        },
+      },
+    ];
+    if (this.consumer) {
+      const consumer = this.consumer;
+      checks.push({
+        name: 'consumerGroup',
+        check: async () => {
+          if (!consumer.joined) throw new Error('consumer has not joined its group');
+        },
+      });
+    }
+    return checks;
+  }
+}

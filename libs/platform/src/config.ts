@@ -1,0 +1,58 @@
+import envSchema from 'env-schema';
+import { Type, type Static, type TObject, type TProperties } from 'typebox';
+
+/** Raised at start-up when the environment does not describe a runnable service. */
+export class ConfigError extends Error {
+  constructor(
+    readonly service: string,
+    readonly problems: string[],
+  ) {
+    super(`Invalid configuration for ${service}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Settings every service reads; each service extends them with its own. */
+export const commonConfigSchema = {
+  HOST: Type.String({ default: '0.0.0.0' }),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info' },
+  ),
+  DATABASE_URL: Type.String({ pattern: '^postgres(ql)?://', description: 'PostgreSQL connection URL of this service' }),
+  KAFKA_BROKERS: Type.String({ minLength: 1, description: 'Comma-separated host:port list' }),
+  SCHEMA_REGISTRY_URL: Type.String({ pattern: '^https?://', description: 'Confluent-compatible schema registry base URL' }),
+  JWT_PUBLIC_KEY: Type.String({ minLength: 1, description: 'PEM (SPKI) public key that verifies access tokens' }),
+  JWT_ISSUER: Type.String({ default: 'eventflow-user-service' }),
+  JWT_AUDIENCE: Type.String({ default: 'eventflow' }),
+  HTTP_BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 10_485_760, default: 16_384 }),
+  OUTBOX_POLL_INTERVAL_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 200 }),
+  OUTBOX_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 1_000, default: 100 }),
+  SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120_000, default: 15_000 }),
+} satisfies TProperties;
+
+/**
+ * Validates the environment against a TypeBox schema and returns typed settings,
+ * reporting every problem at once instead of failing on the first.
+ */
+export function loadConfig<T extends TObject>(
+  service: string,
+  schema: T,
+  env: Record<string, string | undefined> = process.env,
+): Static<T> {
+  try {
+    return envSchema<Static<T>>({ schema, data: env, dotenv: false });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new ConfigError(
+      service,
+      message.split(', ').map((p) => p.replace(/^env\/?/, '').replace(/^must have required property '(.+)'$/, '$1 is required')),
+    );
+  }
+}
+
+export const splitList = (value: string): string[] =>
+  value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);

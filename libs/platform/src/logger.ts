@@ -1,0 +1,25 @@
+import { pino, type Logger, type LoggerOptions } from 'pino';
+
+export type { Logger } from 'pino';
+
+/** Paths that may carry secrets; pino replaces them before a line is written. */
+export const redactedPaths = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'password',
+  '*.password',
+  'passwordHash',
+  '*.passwordHash',
+  'accessToken',
+  '*.accessToken',
+];
+
+export function createLogger(service: string, level = 'info', options: LoggerOptions = {}): Logger {
+  return pino({
+    level,
+    base: { service },
+    redact: { paths: redactedPaths, censor: '[redacted]' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    ...options,
+  });
+}
