@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { formatAmount, orderPaidEmail, orderPaymentFailedEmail, shouldWaitForRecipient } from './emails.js';
+
+describe('e-mail wording', () => {
+  it('formats minor units as a decimal amount without floating point', () => {
+    expect([formatAmount(0), formatAmount(5), formatAmount(1234), formatAmount(123456789)]).toEqual(['0.00', '0.05', '12.34', '1234567.89']);
+  });
+
+  it('the success e-mail names the order and the amount', () => {
+    const email = orderPaidEmail('Ada', 'o-1', 1500);
+    expect(email.subject).toBe('Order o-1 is paid');
+    expect(email.body).toContain('o-1');
+    expect(email.body).toContain('15.00');
+  });
+
+  it('the failure e-mail explains a known reason in words', () => {
+    const email = orderPaymentFailedEmail('Ada', 'o-2', 99_999, 'INSUFFICIENT_FUNDS');
+    expect(email.subject).toBe('Order o-2 could not be paid');
+    expect(email.body).toContain('999.99');
+    expect(email.body).toContain('balance is lower than the price');
+  });
+
+  it('the failure e-mail still says something for a reason it does not know', () => {
+    expect(orderPaymentFailedEmail('Ada', 'o-3', 1, 'CARD_STOLEN').body).toContain('CARD_STOLEN');
+  });
+
+  it('waits for an unknown recipient only while the event is young', () => {
+    expect(shouldWaitForRecipient(0, 10, 100)).toBe(true);
+    expect(shouldWaitForRecipient(0, 100, 100)).toBe(false);
+  });
+});

@@ -1,0 +1,79 @@
+import { Type } from 'typebox';
+import type { HttpServer, TokenVerifier } from '@eventflow/http';
+import { HttpProblem, callerOf, paginationQuery, problemResponses, requireUser } from '@eventflow/http';
+import type { Mailbox } from '../application/mailbox.js';
+
+const Message = Type.Object(
+  {
+    id: Type.String({ format: 'uuid' }),
+    userId: Type.String({ format: 'uuid' }),
+    recipient: Type.String({ description: 'E-mail address the message was sent to.' }),
+    kind: Type.Union([Type.Literal('ORDER_PAID'), Type.Literal('ORDER_PAYMENT_FAILED'), Type.Literal('DIRECT')]),
+    subject: Type.String(),
+    body: Type.String(),
+    orderId: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]),
+    amount: Type.Union([Type.Integer({ description: 'Order amount in minor units.' }), Type.Null()]),
+    sentAt: Type.String({ format: 'date-time' }),
+  },
+  { $id: 'Message' },
+);
+
+export function notificationRoutes(app: HttpServer, mailbox: Mailbox, verify: TokenVerifier): void {
+  const auth = { preHandler: requireUser(verify) };
+  const security = [{ bearerAuth: [] }];
+  app.addSchema(Message);
+
+  app.get(
+    '/notifications/messages',
+    {
+      ...auth,
+      schema: {
+        tags: ['notifications'],
+        summary: 'List the messages sent to the caller, newest first',
+        security,
+        querystring: Type.Object({
+          ...paginationQuery.properties,
+          orderId: Type.Optional(Type.String({ format: 'uuid', description: 'Only the message about this order.' })),
+        }),
+        response: {
+          200: Type.Object({ items: Type.Array(Type.Ref('Message')), total: Type.Integer(), limit: Type.Integer(), offset: Type.Integer() }),
+          ...problemResponses(400, 401),
+        },
+      },
+    },
+    async (request) => {
+      const { limit, offset, orderId } = request.query;
+      return { ...(await mailbox.list(callerOf(request).id, { limit, offset, orderId })), limit, offset };
+    },
+  );
+
+  app.post(
+    '/notifications/messages',
+    {
+      ...auth,
+      schema: {
+        tags: ['notifications'],
+        summary: "Send a message to the caller's own address",
+        security,
+        body: Type.Object(
+          {
+            to: Type.Optional(Type.String({ format: 'email', maxLength: 254, description: "Must be the caller's own address (the default)." })),
+            subject: Type.String({ minLength: 1, maxLength: 200 }),
+            body: Type.String({ minLength: 1, maxLength: 10_000 }),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 201: Type.Ref('Message'), ...problemResponses(400, 401, 403, 413, 415) },
+      },
+    },
+    async (request, reply) => {
+      const caller = callerOf(request);
+      const to = request.body.to?.toLowerCase() ?? caller.email;
+      if (to !== caller.email.toLowerCase()) {
+        throw new HttpProblem(403, 'forbidden-recipient', 'Forbidden recipient', 'You can only send messages to your own address.');
+      }
+      const message = await mailbox.sendDirect(caller.id, to, { subject: request.body.subject, body: request.body.body });
+      return reply.code(201).send(message);
+    },
+  );
+}

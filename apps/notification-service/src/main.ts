@@ -1,0 +1,41 @@
+import { topics } from '@eventflow/events';
+import { createTokenVerifier, stopOnSignals } from '@eventflow/http';
+import { Messaging } from '@eventflow/messaging';
+import { createLogger } from '@eventflow/platform';
+import { buildApp } from './app.js';
+import { Mailbox } from './application/mailbox.js';
+import { loadNotificationConfig } from './config.js';
+import { notificationConsumerGroup, notificationHandlers } from './events/handlers.js';
+import { createDb, type Tx } from './persistence/prisma.js';
+
+const service = 'notification-service';
+const config = loadNotificationConfig();
+const logger = createLogger(service, config.LOG_LEVEL);
+const db = createDb(config.DATABASE_URL);
+const mailbox = new Mailbox(db, { recipientWaitMs: config.RECIPIENT_WAIT_MS });
+
+const messaging = new Messaging<Tx>({
+  service,
+  brokers: config.KAFKA_BROKERS,
+  schemaRegistryUrl: config.SCHEMA_REGISTRY_URL,
+  logger,
+  db,
+  consumer: { groupId: notificationConsumerGroup, topics: [topics.userEvents, topics.orderEvents], handlers: notificationHandlers(mailbox) },
+});
+
+const app = await buildApp({
+  logger,
+  mailbox,
+  verifyToken: await createTokenVerifier({ publicKeyPem: config.JWT_PUBLIC_KEY, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE }),
+  readiness: [{ name: 'database', check: async () => void (await db.$queryRaw`SELECT 1`) }, ...messaging.readinessChecks()],
+  bodyLimit: config.HTTP_BODY_LIMIT_BYTES,
+});
+
+await messaging.start();
+await app.listen({ host: config.HOST, port: config.PORT });
+
+stopOnSignals(logger, config.SHUTDOWN_TIMEOUT_MS, [
+  { name: 'http', run: () => app.close() },
+  { name: 'messaging', run: () => messaging.stop() },
+  { name: 'database', run: () => db.$disconnect() },
+]);

@@ -1,0 +1,28 @@
+import type { HttpServer, ReadinessCheck, TokenVerifier } from '@eventflow/http';
+import { createHttpServer } from '@eventflow/http';
+import type { Logger } from '@eventflow/platform';
+import type { Orders } from './application/orders.js';
+import { orderRoutes } from './http/routes.js';
+
+export interface OrderAppDeps {
+  logger: Logger;
+  orders: Orders;
+  verifyToken: TokenVerifier;
+  readiness: ReadinessCheck[];
+  bodyLimit: number;
+}
+
+/** The HTTP side of order-service, built without listening so tests can inject requests. */
+export async function buildApp(deps: OrderAppDeps): Promise<HttpServer> {
+  const app = await createHttpServer({
+    service: 'order-service',
+    version: '1.0.0',
+    description: 'Orders: placed over HTTP, charged by billing through events, settled exactly once.',
+    logger: deps.logger,
+    bodyLimit: deps.bodyLimit,
+    prefix: '/orders',
+    readiness: deps.readiness,
+  });
+  orderRoutes(app, deps.orders, deps.verifyToken);
+  return app;
+}

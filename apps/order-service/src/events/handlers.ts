@@ -1,0 +1,24 @@
+import type { EventHandlers, HandlerContext } from '@eventflow/messaging';
+import type { Orders } from '../application/orders.js';
+import type { Tx } from '../persistence/prisma.js';
+
+export const orderConsumerGroup = 'order-service';
+
+export function orderHandlers(orders: Orders, producer: string): EventHandlers<Tx> {
+  const contextOf = ({ metadata, headers }: HandlerContext<Tx>) => ({
+    producer,
+    correlationId: metadata.correlationId,
+    causationId: metadata.eventId,
+    traceparent: headers['traceparent'],
+  });
+  return {
+    PaymentSucceeded: async (event, ctx) => {
+      const status = await orders.settle(ctx.tx, event, { kind: 'succeeded' }, contextOf(ctx));
+      ctx.logger.info({ orderId: event.orderId, status }, 'order settled');
+    },
+    PaymentFailed: async (event, ctx) => {
+      const status = await orders.settle(ctx.tx, event, { kind: 'failed', reason: event.reason }, contextOf(ctx));
+      ctx.logger.info({ orderId: event.orderId, status }, 'order settled');
+    },
+  };
+}

@@ -1,0 +1,91 @@
+import { Type } from 'typebox';
+import type { HttpServer, TokenVerifier } from '@eventflow/http';
+import { HttpProblem, amountSchema, callerOf, idempotencyKeyHeader, paginationQuery, problemResponses, requireUser } from '@eventflow/http';
+import type { Orders } from '../application/orders.js';
+
+const Order = Type.Object(
+  {
+    id: Type.String({ format: 'uuid' }),
+    userId: Type.String({ format: 'uuid' }),
+    price: Type.Integer({ description: 'Price in minor units.' }),
+    status: Type.Union([Type.Literal('PENDING_PAYMENT'), Type.Literal('PAID'), Type.Literal('PAYMENT_FAILED')], {
+      description: 'PENDING_PAYMENT until billing answers, then PAID or PAYMENT_FAILED, once.',
+    }),
+    failureReason: Type.Union([Type.String(), Type.Null()], { description: 'Why the payment failed, e.g. INSUFFICIENT_FUNDS.' }),
+    createdAt: Type.String({ format: 'date-time' }),
+    updatedAt: Type.String({ format: 'date-time' }),
+    completedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  },
+  { $id: 'Order' },
+);
+
+export function orderRoutes(app: HttpServer, orders: Orders, verify: TokenVerifier): void {
+  const auth = { preHandler: requireUser(verify) };
+  const security = [{ bearerAuth: [] }];
+  app.addSchema(Order);
+
+  app.post(
+    '/orders',
+    {
+      ...auth,
+      schema: {
+        tags: ['orders'],
+        summary: 'Place an order; billing charges its price asynchronously',
+        security,
+        headers: idempotencyKeyHeader,
+        body: Type.Object({ price: amountSchema('Price of the order.') }, { additionalProperties: false }),
+        response: { 201: Type.Ref('Order'), 200: Type.Ref('Order'), ...problemResponses(400, 401, 413, 415) },
+      },
+    },
+    async (request, reply) => {
+      const caller = callerOf(request);
+      const { order, replayed } = await orders.place(
+        caller.id,
+        request.body.price,
+        { correlationId: request.id, traceparent: request.headers.traceparent as string | undefined },
+        request.headers['idempotency-key'],
+      );
+      return reply.code(replayed ? 200 : 201).header('location', `/orders/${order.id}`).send(order);
+    },
+  );
+
+  app.get(
+    '/orders/:orderId',
+    {
+      ...auth,
+      schema: {
+        tags: ['orders'],
+        summary: 'Read one of the caller\'s orders',
+        security,
+        params: Type.Object({ orderId: Type.String({ format: 'uuid' }) }),
+        response: { 200: Type.Ref('Order'), ...problemResponses(400, 401, 404) },
+      },
+    },
+    async (request) => {
+      const order = await orders.get(callerOf(request).id, request.params.orderId);
+      if (!order) throw HttpProblem.notFound(`No order ${request.params.orderId}.`);
+      return order;
+    },
+  );
+
+  app.get(
+    '/orders',
+    {
+      ...auth,
+      schema: {
+        tags: ['orders'],
+        summary: "List the caller's orders, newest first",
+        security,
+        querystring: paginationQuery,
+        response: {
+          200: Type.Object({ items: Type.Array(Type.Ref('Order')), total: Type.Integer(), limit: Type.Integer(), offset: Type.Integer() }),
+          ...problemResponses(400, 401),
+        },
+      },
+    },
+    async (request) => {
+      const { limit, offset } = request.query;
+      return { ...(await orders.list(callerOf(request).id, limit, offset)), limit, offset };
+    },
+  );
+}
