@@ -2,4 +2,3 @@ export * from './config.js';
 export * from './logger.js';
 export * from './errors.js';
 export * from './money.js';
-export * from './db/index.js';

@@ -1,0 +1,267 @@
+/**
+ * Everything `npm start`, `npm test` and the system tests need to run the whole system
+ * locally: the stack's connection settings, the JWT key pair, each service's environment
+ * (the same variables the Helm chart sets), migrations, provisioning, the service processes
+ * and the HTTP entry point.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import proxy from '@fastify/http-proxy';
+
+export const repoRoot = new URL('../../', import.meta.url).pathname.replace(/\/$/, '');
+export const stateDir = join(repoRoot, '.stack');
+export const gatewayPort = Number(process.env['GATEWAY_PORT'] ?? 8080);
+
+export interface ServiceSpec {
+  name: 'user-service' | 'billing-service' | 'order-service' | 'notification-service';
+  port: number;
+  /** Path prefixes the ingress (and the local gateway) route to it. */
+  prefixes: string[];
+  databaseUrlVar: string;
+  extraEnv?: Record<string, string>;
+}
+
+export const services: ServiceSpec[] = [
+  { name: 'user-service', port: 3001, prefixes: ['/users', '/auth'], databaseUrlVar: 'USER_DATABASE_URL' },
+  { name: 'billing-service', port: 3002, prefixes: ['/billing'], databaseUrlVar: 'BILLING_DATABASE_URL' },
+  { name: 'order-service', port: 3003, prefixes: ['/orders'], databaseUrlVar: 'ORDER_DATABASE_URL' },
+  { name: 'notification-service', port: 3004, prefixes: ['/notifications'], databaseUrlVar: 'NOTIFICATION_DATABASE_URL' },
+];
+
+export const serviceDir = (name: string): string => join(repoRoot, 'apps', name);
+
+function run(command: string, args: string[], options: { quiet?: boolean } = {}): string {
+  return execFileSync(command, args, { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', options.quiet ? 'pipe' : 'inherit'] });
+}
+
+/** Starts (or finds running) Kafka, the schema registry and PostgreSQL; returns their settings. */
+export function stackUp(): Record<string, string> {
+  execFileSync('bash', ['scripts/stack/stack', 'up'], { cwd: repoRoot, stdio: 'inherit' });
+  return stackEnv();
+}
+
+export function stackEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of run('bash', ['scripts/stack/stack', 'env'], { quiet: true }).split('\n')) {
+    const match = line.match(/^export ([A-Z0-9_]+)=(.*)$/);
+    if (match?.[1] && match[2] !== undefined) env[match[1]] = match[2].replace(/^['"]|['"]$/g, '');
+  }
+  return env;
+}
+
+export interface KeyPair {
+  privateKey: string;
+  publicKey: string;
+}
+
+/** An Ed25519 pair for signing access tokens, generated once per checkout and kept in .stack/keys. */
+export function ensureJwtKeys(): KeyPair {
+  const dir = join(stateDir, 'keys');
+  const privatePath = join(dir, 'jwt-ed25519.key.pem');
+  const publicPath = join(dir, 'jwt-ed25519.pub.pem');
+  if (!existsSync(privatePath) || !existsSync(publicPath)) {
+    mkdirSync(dir, { recursive: true });
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519', {
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    });
+    writeFileSync(privatePath, privateKey, { mode: 0o600 });
+    writeFileSync(publicPath, publicKey);
+  }
+  return { privateKey: readFileSync(privatePath, 'utf8'), publicKey: readFileSync(publicPath, 'utf8') };
+}
+
+/** The environment of one service: exactly the variables its config schema reads. */
+export function serviceEnv(spec: ServiceSpec, stack: Record<string, string>, keys: KeyPair): Record<string, string> {
+  const databaseUrl = stack[spec.databaseUrlVar];
+  if (!databaseUrl) throw new Error(`the stack did not provide ${spec.databaseUrlVar}`);
+  const env: Record<string, string> = {
+    HOST: '127.0.0.1',
+    PORT: String(spec.port),
+    LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'info',
+    DATABASE_URL: databaseUrl,
+    KAFKA_BROKERS: stack['KAFKA_BROKERS'] ?? '127.0.0.1:9092',
+    SCHEMA_REGISTRY_URL: stack['SCHEMA_REGISTRY_URL'] ?? 'http://127.0.0.1:8081/apis/ccompat/v7',
+    JWT_PUBLIC_KEY: keys.publicKey,
+    JWT_ISSUER: 'eventflow-user-service',
+    JWT_AUDIENCE: 'eventflow',
+    HTTP_BODY_LIMIT_BYTES: '16384',
+    SHUTDOWN_TIMEOUT_MS: '15000',
+    ...spec.extraEnv,
+  };
+  if (spec.name !== 'notification-service') {
+    env['OUTBOX_POLL_INTERVAL_MS'] = '200';
+    env['OUTBOX_BATCH_SIZE'] = '100';
+  }
+  if (spec.name === 'user-service') {
+    env['JWT_PRIVATE_KEY'] = keys.privateKey;
+    env['ACCESS_TOKEN_TTL_SECONDS'] = '3600';
+  }
+  if (spec.name === 'billing-service') env['ACCOUNT_WAIT_MS'] = '30000';
+  if (spec.name === 'notification-service') env['RECIPIENT_WAIT_MS'] = '30000';
+  return env;
+}
+
+/** Generates the Prisma clients and event types (cached by Nx). */
+export function generateCode(): void {
+  execFileSync('npx', ['nx', 'run-many', '-t', 'generate', '--outputStyle=static'], { cwd: repoRoot, stdio: 'inherit', env: { ...process.env, NX_DAEMON: 'false' } });
+}
+
+/** Applies every service's committed migrations, then creates topics and registers schemas. */
+export async function prepareInfrastructure(stack: Record<string, string>): Promise<void> {
+  const { migrateDatabase } = await import('@eventflow/platform/db');
+  for (const spec of services) {
+    const { applied } = await migrateDatabase({
+      databaseUrl: stack[spec.databaseUrlVar] ?? '',
+      migrationsDir: join(serviceDir(spec.name), 'prisma', 'migrations'),
+    });
+    console.log(`${spec.name}: ${applied.length === 0 ? 'database up to date' : `applied ${applied.join(', ')}`}`);
+  }
+  const { provision } = await import('@eventflow/events');
+  const report = await provision({ ...process.env, ...stack });
+  console.log(
+    `topics: ${report.topics.created.length} created, ${report.topics.configured.length} up to date; ` +
+      `schemas registered: ${Object.keys(report.subjects).length}`,
+  );
+}
+
+export interface RunningService {
+  spec: ServiceSpec;
+  pid: number;
+  logFile: string;
+}
+
+const pidFile = (name: string): string => join(stateDir, 'run', `${name}.pid`);
+const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Starts one service as a process (tsx, from source) logging to .stack/logs/<name>.log, with
+ * its pid in .stack/run, so any process (a test worker, Ctrl-C handler) can stop or restart it.
+ */
+export function startService(spec: ServiceSpec, env: Record<string, string>): RunningService {
+  mkdirSync(join(stateDir, 'logs'), { recursive: true });
+  mkdirSync(join(stateDir, 'run'), { recursive: true });
+  const logFile = join(stateDir, 'logs', `${spec.name}.log`);
+  const out = openSync(logFile, 'a');
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: serviceDir(spec.name),
+    env: { PATH: process.env['PATH'] ?? '', NODE_ENV: 'development', ...env },
+    stdio: ['ignore', out, out],
+  });
+  closeSync(out);
+  if (child.pid === undefined) throw new Error(`could not start ${spec.name}`);
+  child.unref();
+  writeFileSync(pidFile(spec.name), String(child.pid));
+  return { spec, pid: child.pid, logFile };
+}
+
+const logTail = (file: string, lines = 30): string =>
+  existsSync(file) ? readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n') : '';
+
+/** Polls /health/ready until it answers 200, failing with the log's tail after the timeout. */
+export async function waitUntilReady(service: RunningService, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer';
+  while (Date.now() < deadline && isAlive(service.pid)) {
+    try {
+      const response = await fetch(`http://127.0.0.1:${service.spec.port}/health/ready`);
+      if (response.ok) return;
+      last = `${response.status} ${await response.text()}`;
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(
+    `${service.spec.name} not ready after ${timeoutMs} ms (${isAlive(service.pid) ? 'still running' : 'exited'}; last readiness answer: ${last}).\n` +
+      `Last lines of ${service.logFile}:\n${logTail(service.logFile)}`,
+  );
+}
+
+/** Sends SIGTERM to the service named in .stack/run and waits until it has exited (SIGKILL after the timeout). */
+export async function stopService(name: ServiceSpec['name'], timeoutMs = 20_000): Promise<void> {
+  if (!existsSync(pidFile(name))) return;
+  const pid = Number(readFileSync(pidFile(name), 'utf8'));
+  if (isAlive(pid)) {
+    process.kill(pid, 'SIGTERM');
+    const deadline = Date.now() + timeoutMs;
+    while (isAlive(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+  }
+  rmSync(pidFile(name), { force: true });
+}
+
+export const serviceSpec = (name: ServiceSpec['name']): ServiceSpec => {
+  const spec = services.find((s) => s.name === name);
+  if (!spec) throw new Error(`unknown service ${name}`);
+  return spec;
+};
+
+/** Starts a service with its standard environment and waits until it is ready. */
+export async function startReadyService(name: ServiceSpec['name']): Promise<RunningService> {
+  const spec = serviceSpec(name);
+  const service = startService(spec, serviceEnv(spec, stackEnv(), ensureJwtKeys()));
+  await waitUntilReady(service);
+  return service;
+}
+
+/** The local HTTP entry point: routes by path prefix exactly as the Kubernetes ingress does. */
+export async function startGateway(port = gatewayPort): Promise<FastifyInstance> {
+  const gateway = Fastify({ logger: false });
+  for (const spec of services) {
+    for (const prefix of spec.prefixes) {
+      await gateway.register(proxy, { upstream: `http://127.0.0.1:${spec.port}`, prefix, rewritePrefix: prefix });
+    }
+  }
+  gateway.setNotFoundHandler((request, reply) => {
+    void reply
+      .code(404)
+      .type('application/problem+json')
+      .send({ type: 'https://arch.homework/problems/not-found', title: 'Not found', status: 404, detail: `No service serves ${request.url}.` });
+  });
+  await gateway.listen({ host: '127.0.0.1', port });
+  return gateway;
+}
+
+export interface RunningSystem {
+  baseUrl: string;
+  services: RunningService[];
+  gateway: FastifyInstance;
+  stop: () => Promise<void>;
+}
+
+/** Infrastructure up, code generated, databases migrated, topics provisioned, services and gateway running. */
+export async function startSystem(options: { generate?: boolean } = {}): Promise<RunningSystem> {
+  const stack = stackUp();
+  if (options.generate !== false) generateCode();
+  await prepareInfrastructure(stack);
+  const keys = ensureJwtKeys();
+  const running = services.map((spec) => startService(spec, serviceEnv(spec, stack, keys)));
+  const stopAll = () => Promise.all(services.map((spec) => stopService(spec.name)));
+  try {
+    await Promise.all(running.map((service) => waitUntilReady(service)));
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+  const gateway = await startGateway();
+  return {
+    baseUrl: `http://127.0.0.1:${gatewayPort}`,
+    services: running,
+    gateway,
+    stop: async () => {
+      await gateway.close();
+      await stopAll();
+    },
+  };
+}

@@ -1,0 +1,64 @@
+/**
+ * `npm start`: the whole system on this machine. Infrastructure (Kafka, schema registry,
+ * PostgreSQL) from scripts/stack, the four services, and the HTTP entry point on :8080 that
+ * routes like the Kubernetes ingress. Ctrl-C stops what this command started.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { gatewayPort, services, startSystem, repoRoot } from './lib/system.js';
+
+function missingPrerequisites(): string[] {
+  const problems: string[] = [];
+  const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+  if (major < 20 || (major === 20 && minor < 19)) problems.push(`Node.js 20.19 or newer (found ${process.versions.node}): https://nodejs.org`);
+  const has = (command: string, args: string[]) => spawnSync(command, args, { stdio: 'ignore' }).status === 0;
+  if (!has('java', ['-version'])) problems.push('a Java runtime, 17 or newer, for Kafka (Debian: apt-get install openjdk-17-jre-headless)');
+  if (!has('mvn', ['-v'])) problems.push('Apache Maven, which fetches Kafka from Maven Central (Debian: apt-get install maven)');
+  if (!has('bash', ['--version'])) problems.push('bash');
+  return problems;
+}
+
+const stackWasRunning = spawnSync('bash', ['scripts/stack/stack', 'status'], { cwd: repoRoot, stdio: 'ignore' }).status === 0;
+const keepInfra = process.argv.includes('--keep-infra');
+
+const problems = missingPrerequisites();
+if (problems.length > 0) {
+  console.error(`npm start needs:\n${problems.map((p) => `  - ${p}`).join('\n')}\nInstall them and run npm start again.`);
+  process.exit(1);
+}
+
+const startedAt = Date.now();
+let system;
+try {
+  system = await startSystem();
+} catch (error) {
+  console.error(`\nnpm start failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+}
+
+console.log(`
+eventflow is up (${((Date.now() - startedAt) / 1000).toFixed(1)} s).
+
+  API entry point   http://127.0.0.1:${gatewayPort}   (${services.flatMap((s) => s.prefixes).join(', ')})
+${services.map((s) => `  ${s.name.padEnd(20)} http://127.0.0.1:${s.port}   docs: http://127.0.0.1:${gatewayPort}${s.prefixes[0]}/docs`).join('\n')}
+  Kafka             127.0.0.1:9092
+  Schema registry   http://127.0.0.1:8081/apis/ccompat/v7
+  PostgreSQL        127.0.0.1:5432
+  Logs              .stack/logs/
+
+  Acceptance tests: npm run newman -- --env-var baseUrl=http://127.0.0.1:${gatewayPort}
+  Ctrl-C stops the services${stackWasRunning || keepInfra ? '' : ' and the infrastructure this command started'}.
+`);
+
+let stopping = false;
+const stop = async () => {
+  if (stopping) return;
+  stopping = true;
+  console.log('\nstopping…');
+  await system.stop();
+  if (!stackWasRunning && !keepInfra) execFileSync('bash', ['scripts/stack/stack', 'down'], { cwd: repoRoot, stdio: 'inherit' });
+  process.exit(0);
+};
+process.on('SIGINT', () => void stop());
+process.on('SIGTERM', () => void stop());
+// Keep the process alive until Ctrl-C; the services run as their own processes.
+setInterval(() => {}, 60_000);

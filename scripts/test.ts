@@ -1,0 +1,108 @@
+/**
+ * `npm test`: everything, in the order that fails fastest. Lint, typecheck, unit and
+ * integration tests (real Kafka, schema registry and PostgreSQL, started if not up), the system
+ * tests, the Postman collection with newman against the running system, then the chart and
+ * documentation checks. Ends with one summary line and a non-zero exit on any failure.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot, stackUp, startSystem } from './lib/system.js';
+
+interface StepResult {
+  name: string;
+  ok: boolean;
+  seconds: number;
+  note?: string;
+}
+
+const results: StepResult[] = [];
+const env = { ...process.env, NX_DAEMON: 'false', NX_TUI: 'false', FORCE_COLOR: process.env['FORCE_COLOR'] ?? '0' };
+
+function sh(command: string, args: string[]): boolean {
+  return spawnSync(command, args, { cwd: repoRoot, stdio: 'inherit', env }).status === 0;
+}
+
+async function step(name: string, run: () => boolean | Promise<boolean>, note?: () => string): Promise<boolean> {
+  console.log(`\n━━ ${name}`);
+  const started = Date.now();
+  let ok = false;
+  try {
+    ok = await run();
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : error);
+  }
+  results.push({ name, ok, seconds: (Date.now() - started) / 1000, ...(note ? { note: note() } : {}) });
+  return ok;
+}
+
+const nx = (...args: string[]) => sh('npx', ['nx', 'run-many', '--outputStyle=static', ...args]);
+const only = process.argv.slice(2);
+const wanted = (name: string) => only.length === 0 || only.some((o) => name.includes(o));
+
+// Reports of earlier runs must not be counted again.
+for (const dir of ['apps', 'libs']) {
+  for (const project of readdirSync(join(repoRoot, dir))) rmSync(join(repoRoot, dir, project, '.vitest-report.json'), { force: true });
+}
+
+if (wanted('static')) {
+  await step('generate code (Prisma clients, event types)', () => nx('-t', 'generate'));
+  await step('lint', () => nx('-t', 'lint') && sh('npx', ['eslint', 'scripts']));
+  await step('typecheck', () => nx('-t', 'typecheck') && sh('npx', ['tsc', '-p', 'scripts/tsconfig.json']));
+  await step('build', () => nx('-t', 'build'));
+}
+
+if (wanted('tests')) {
+  await step('infrastructure up (Kafka, schema registry, PostgreSQL)', () => {
+    stackUp();
+    return true;
+  });
+  await step('unit, integration and system tests (vitest)', () =>
+    nx('-t', 'test', '--parallel=1', '--', '--reporter=default', '--reporter=json', '--outputFile.json=.vitest-report.json'),
+  );
+}
+
+let newmanCounts = { passed: 0, failed: 0 };
+if (wanted('newman')) {
+  await step('Postman collection with newman against npm start\'s system', async () => {
+    const system = await startSystem({ generate: false });
+    try {
+      const report = join(repoRoot, '.stack', 'newman-report.json');
+      const ok = sh('npx', ['tsx', 'scripts/newman.ts', '--env-var', `baseUrl=${system.baseUrl}`, '--reporters', 'cli,json', '--reporter-json-export', report]);
+      if (existsSync(report)) {
+        const stats = JSON.parse(readFileSync(report, 'utf8')).run.stats.assertions as { total: number; failed: number };
+        newmanCounts = { passed: stats.total - stats.failed, failed: stats.failed };
+      }
+      return ok;
+    } finally {
+      await system.stop();
+    }
+  });
+}
+
+if (wanted('chart') && existsSync(join(repoRoot, 'scripts', 'check-chart.ts'))) {
+  await step('Helm chart checks', () => sh('npx', ['tsx', 'scripts/check-chart.ts']));
+}
+if (wanted('docs') && existsSync(join(repoRoot, 'scripts', 'check-docs.ts'))) {
+  await step('documentation checks', () => sh('npx', ['tsx', 'scripts/check-docs.ts']));
+}
+
+let passed = newmanCounts.passed;
+let failed = newmanCounts.failed;
+for (const dir of ['apps', 'libs']) {
+  for (const project of readdirSync(join(repoRoot, dir))) {
+    const file = join(repoRoot, dir, project, '.vitest-report.json');
+    if (!existsSync(file)) continue;
+    const report = JSON.parse(readFileSync(file, 'utf8')) as { numPassedTests: number; numFailedTests: number };
+    passed += report.numPassedTests;
+    failed += report.numFailedTests;
+  }
+}
+
+console.log('\n━━ summary');
+for (const r of results) console.log(`${r.ok ? 'ok  ' : 'FAIL'}  ${r.name} (${r.seconds.toFixed(1)} s)`);
+const failedSteps = results.filter((r) => !r.ok).length;
+console.log(`steps: ${results.length - failedSteps} passed, ${failedSteps} failed`);
+// Vitest tests plus newman assertions, as the last line.
+console.log(`tests: ${passed} passed, ${failed} failed`);
+process.exit(failedSteps === 0 && failed === 0 ? 0 : 1);
