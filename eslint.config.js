@@ -13,7 +13,11 @@ export default tseslint.config(
     },
   },
   {
-    files: ['scripts/**/*.ts', '**/cli/**/*.ts'],
+    files: ['scripts/**/*.{ts,mjs}', '**/cli/**/*.ts', '**/scripts/**/*.ts'],
     rules: { 'no-console': 'off' },
+  },
+  {
+    files: ['**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },
 );

@@ -58,3 +58,19 @@ export function apiClient(baseUrl: string) {
     return { status: response.status, body: body as T, headers: response.headers };
   };
 }
+
+/** Connection settings of the local stack (scripts/stack/stack env), overridable by the environment. */
+export function stackSettings() {
+  const env = process.env;
+  const pg = (role: string, db: string) => env[`${db.toUpperCase()}_DATABASE_URL`] ?? `postgres://${role}:${role}@127.0.0.1:5432/${db}`;
+  return {
+    kafkaBrokers: env['KAFKA_BROKERS'] ?? '127.0.0.1:9092',
+    schemaRegistryUrl: env['SCHEMA_REGISTRY_URL'] ?? 'http://127.0.0.1:8081/apis/ccompat/v7',
+    usersDb: env['USER_DATABASE_URL'] ?? pg('user_service', 'users'),
+    billingDb: env['BILLING_DATABASE_URL'] ?? pg('billing_service', 'billing'),
+    ordersDb: env['ORDER_DATABASE_URL'] ?? pg('order_service', 'orders'),
+    notificationsDb: env['NOTIFICATION_DATABASE_URL'] ?? pg('notification_service', 'notifications'),
+  };
+}
+
+export { createTestTokens, type TestTokens } from './tokens.js';

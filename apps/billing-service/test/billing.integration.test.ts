@@ -1,0 +1,179 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { OrderPlaced, UserCreated } from '@eventflow/events';
+import { createTokenVerifier, type HttpServer } from '@eventflow/http';
+import { RetryableError, createLogger } from '@eventflow/platform';
+import { createTestTokens, stackSettings } from '@eventflow/testing';
+import { buildApp } from '../src/app.js';
+import { Ledger } from '../src/application/ledger.js';
+import { createDb, type Db } from '../src/persistence/prisma.js';
+
+// Real PostgreSQL (the local stack's billing database, migrated by npm test); no Kafka needed here.
+const db: Db = createDb(stackSettings().billingDb);
+let now = Date.now();
+const ledger = new Ledger(db, { producer: 'billing-service', accountWaitMs: 30_000, now: () => now });
+const tokens = createTestTokens();
+let app: HttpServer;
+
+const metadata = (eventType: string, occurredAt = Date.now()) => ({
+  eventId: randomUUID(),
+  eventType,
+  occurredAt,
+  correlationId: randomUUID(),
+  causationId: null,
+  producer: 'test',
+});
+const context = { producer: 'billing-service', correlationId: 'test' };
+
+async function openAccount(balance = 0): Promise<string> {
+  const userId = randomUUID();
+  const event: UserCreated = { metadata: metadata('UserCreated'), userId, email: `${userId}@example.com`, name: 'T', createdAt: Date.now() };
+  await db.$transaction((tx) => ledger.openAccount(tx, event));
+  if (balance > 0) await ledger.deposit(userId, balance);
+  return userId;
+}
+
+const orderPlaced = (userId: string, price: number, occurredAt = Date.now()): OrderPlaced => ({
+  metadata: metadata('OrderPlaced', occurredAt),
+  orderId: randomUUID(),
+  userId,
+  price,
+  placedAt: occurredAt,
+});
+
+const outboxFor = (orderId: string) =>
+  db.$queryRaw<Array<{ event_type: string; payload: Record<string, unknown> }>>`
+    SELECT event_type, payload FROM outbox_events WHERE payload->>'orderId' = ${orderId}`;
+
+beforeAll(async () => {
+  app = await buildApp({
+    logger: createLogger('billing-test', 'silent'),
+    ledger,
+    verifyToken: await createTokenVerifier({ publicKeyPem: tokens.publicKeyPem, issuer: tokens.issuer, audience: tokens.audience }),
+    readiness: [],
+    bodyLimit: 1_024,
+  });
+});
+afterAll(async () => {
+  await app.close();
+  await db.$disconnect();
+});
+
+describe('ledger on PostgreSQL', () => {
+  it('opens one account per user even when UserCreated is applied twice', async () => {
+    const userId = await openAccount();
+    const again: UserCreated = { metadata: metadata('UserCreated'), userId, email: 'x@example.com', name: 'T', createdAt: Date.now() };
+    await db.$transaction((tx) => ledger.openAccount(tx, again));
+    expect(await db.account.count({ where: { userId } })).toBe(1);
+    expect((await ledger.getAccount(userId))?.balance).toBe(0);
+  });
+
+  it('never overdraws under 40 concurrent withdrawals', async () => {
+    const userId = await openAccount(1_000);
+    const results = await Promise.allSettled(Array.from({ length: 40 }, () => ledger.withdraw(userId, 100)));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(10);
+    expect(results.filter((r) => r.status === 'rejected').every((r) => (r.reason as Error).message.includes('lower than'))).toBe(true);
+    expect((await ledger.getAccount(userId))?.balance).toBe(0);
+  });
+
+  it('answers a repeated Idempotency-Key with the first result instead of moving money twice', async () => {
+    const userId = await openAccount();
+    const first = await ledger.deposit(userId, 500, 'key-1');
+    const second = await ledger.deposit(userId, 500, 'key-1');
+    expect(second).toEqual({ transaction: first.transaction, replayed: true });
+    expect((await ledger.getAccount(userId))?.balance).toBe(500);
+  });
+
+  it('charges an order once, however often it is delivered, and tells the outcome through the outbox', async () => {
+    const userId = await openAccount(1_000);
+    const event = orderPlaced(userId, 400);
+    expect(await db.$transaction((tx) => ledger.chargeOrder(tx, event, context))).toBe('SUCCEEDED');
+    expect(await db.$transaction((tx) => ledger.chargeOrder(tx, { ...event, metadata: metadata('OrderPlaced') }, context))).toBe('ALREADY_CHARGED');
+    expect((await ledger.getAccount(userId))?.balance).toBe(600);
+    const outbox = await outboxFor(event.orderId);
+    expect(outbox).toHaveLength(1);
+    expect(outbox[0]).toMatchObject({ event_type: 'PaymentSucceeded', payload: { amount: 400, balanceAfter: 600, userId } });
+  });
+
+  it('refuses an order the balance does not cover and leaves the balance alone', async () => {
+    const userId = await openAccount(100);
+    const event = orderPlaced(userId, 101);
+    expect(await db.$transaction((tx) => ledger.chargeOrder(tx, event, context))).toBe('FAILED');
+    expect((await ledger.getAccount(userId))?.balance).toBe(100);
+    expect((await outboxFor(event.orderId))[0]).toMatchObject({ event_type: 'PaymentFailed', payload: { reason: 'INSUFFICIENT_FUNDS' } });
+  });
+
+  it('waits for a missing account while the order is young, then fails it with ACCOUNT_NOT_FOUND', async () => {
+    const event = orderPlaced(randomUUID(), 100);
+    now = event.metadata.occurredAt + 1_000;
+    await expect(db.$transaction((tx) => ledger.chargeOrder(tx, event, context))).rejects.toBeInstanceOf(RetryableError);
+    now = event.metadata.occurredAt + 31_000;
+    expect(await db.$transaction((tx) => ledger.chargeOrder(tx, event, context))).toBe('FAILED');
+    expect((await outboxFor(event.orderId))[0]).toMatchObject({ event_type: 'PaymentFailed', payload: { reason: 'ACCOUNT_NOT_FOUND' } });
+    now = Date.now();
+  });
+});
+
+describe('billing HTTP API', () => {
+  const inject = async (method: 'GET' | 'POST', url: string, options: { token?: string; payload?: unknown } = {}) =>
+    app.inject({
+      method,
+      url,
+      headers: options.token ? { authorization: `Bearer ${options.token}`, 'content-type': 'application/json' } : { 'content-type': 'application/json' },
+      ...(options.payload === undefined ? {} : { payload: typeof options.payload === 'string' ? options.payload : JSON.stringify(options.payload) }),
+    });
+
+  it('deposits, withdraws and refuses to overdraw with a 409 problem', async () => {
+    const userId = await openAccount();
+    const token = await tokens.tokenFor({ id: userId, email: 'a@example.com' });
+    expect((await inject('POST', '/billing/accounts/me/deposits', { token, payload: { amount: 300 } })).statusCode).toBe(201);
+    const withdrawal = await inject('POST', `/billing/accounts/${userId}/withdrawals`, { token, payload: { amount: 200 } });
+    expect(withdrawal.json()).toMatchObject({ kind: 'WITHDRAWAL', amount: 200, balanceAfter: 100 });
+    const refused = await inject('POST', '/billing/accounts/me/withdrawals', { token, payload: { amount: 101 } });
+    expect(refused.statusCode).toBe(409);
+    expect(refused.headers['content-type']).toContain('application/problem+json');
+    expect(refused.json()).toMatchObject({ status: 409, title: 'Insufficient funds', balance: 100 });
+    expect((await inject('GET', '/billing/accounts/me', { token })).json()).toMatchObject({ userId, balance: 100 });
+  });
+
+  it.each([
+    ['zero', { amount: 0 }],
+    ['negative', { amount: -1 }],
+    ['fractional', { amount: 1.5 }],
+    ['a string', { amount: '100' }],
+    ['absurdly large', { amount: 1e18 }],
+    ['missing', {}],
+    ['with unknown fields', { amount: 1, extra: true }],
+  ])('rejects an amount that is %s with a 400 problem', async (_label, payload) => {
+    const userId = await openAccount();
+    const response = await inject('POST', '/billing/accounts/me/deposits', { token: await tokens.tokenFor({ id: userId, email: 'a@example.com' }), payload });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toMatchObject({ status: 400, title: 'Invalid request' });
+    expect((await ledger.getAccount(userId))?.balance).toBe(0);
+  });
+
+  it('answers malformed JSON with 400, an oversized body with 413, a missing or bad token with 401', async () => {
+    const userId = await openAccount();
+    const token = await tokens.tokenFor({ id: userId, email: 'a@example.com' });
+    expect((await inject('POST', '/billing/accounts/me/deposits', { token, payload: '{"amount":' })).statusCode).toBe(400);
+    expect((await inject('POST', '/billing/accounts/me/deposits', { token, payload: { amount: 1, pad: 'x'.repeat(2_000) } })).statusCode).toBe(413);
+    expect((await inject('GET', '/billing/accounts/me')).statusCode).toBe(401);
+    expect((await inject('GET', '/billing/accounts/me', { token: `${token}x` })).statusCode).toBe(401);
+    const expired = await tokens.tokenFor({ id: userId, email: 'a@example.com' }, { expiresIn: '-1s' });
+    expect((await inject('GET', '/billing/accounts/me', { token: expired })).statusCode).toBe(401);
+  });
+
+  it("hides another user's account behind a 404 and never changes it", async () => {
+    const owner = await openAccount(500);
+    const intruder = await tokens.tokenFor({ id: randomUUID(), email: 'b@example.com' });
+    expect((await inject('GET', `/billing/accounts/${owner}`, { token: intruder })).statusCode).toBe(404);
+    expect((await inject('POST', `/billing/accounts/${owner}/withdrawals`, { token: intruder, payload: { amount: 500 } })).statusCode).toBe(404);
+    expect((await ledger.getAccount(owner))?.balance).toBe(500);
+  });
+
+  it('answers unknown routes with a 404 problem', async () => {
+    const response = await inject('GET', '/billing/nothing-here');
+    expect(response.statusCode).toBe(404);
+    expect(response.headers['content-type']).toContain('application/problem+json');
+  });
+});

@@ -1,0 +1,133 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { OrderPaid, OrderPaymentFailed, UserCreated } from '@eventflow/events';
+import { createTokenVerifier, type HttpServer } from '@eventflow/http';
+import { PoisonMessageError, RetryableError, createLogger } from '@eventflow/platform';
+import { createTestTokens, stackSettings, waitFor } from '@eventflow/testing';
+import { buildApp } from '../src/app.js';
+import { Mailbox } from '../src/application/mailbox.js';
+import { createDb, type Db } from '../src/persistence/prisma.js';
+
+const db: Db = createDb(stackSettings().notificationsDb);
+let now = Date.now();
+const mailbox = new Mailbox(db, { recipientWaitMs: 30_000, now: () => now });
+const tokens = createTestTokens();
+let app: HttpServer;
+
+const metadata = (eventType: string, occurredAt = Date.now()) => ({
+  eventId: randomUUID(),
+  eventType,
+  occurredAt,
+  correlationId: randomUUID(),
+  causationId: null,
+  producer: 'test',
+});
+
+async function recipient(): Promise<{ id: string; email: string }> {
+  const user = { id: randomUUID(), email: `${randomUUID()}@example.com` };
+  const event: UserCreated = { metadata: metadata('UserCreated'), userId: user.id, email: user.email, name: 'Ada', createdAt: Date.now() };
+  await db.$transaction((tx) => mailbox.rememberRecipient(tx, event));
+  return user;
+}
+const paid = (userId: string, price = 1_234, occurredAt = Date.now()): OrderPaid => ({
+  metadata: metadata('OrderPaid', occurredAt),
+  orderId: randomUUID(),
+  userId,
+  price,
+  paidAt: occurredAt,
+});
+const failed = (userId: string): OrderPaymentFailed => ({
+  metadata: metadata('OrderPaymentFailed'),
+  orderId: randomUUID(),
+  userId,
+  price: 99_999,
+  reason: 'INSUFFICIENT_FUNDS',
+  failedAt: Date.now(),
+});
+
+beforeAll(async () => {
+  app = await buildApp({
+    logger: createLogger('notification-test', 'silent'),
+    mailbox,
+    verifyToken: await createTokenVerifier({ publicKeyPem: tokens.publicKeyPem, issuer: tokens.issuer, audience: tokens.audience }),
+    readiness: [],
+    bodyLimit: 16_384,
+  });
+});
+afterAll(async () => {
+  await app.close();
+  await db.$disconnect();
+});
+
+describe('mailbox on PostgreSQL', () => {
+  it('stores exactly one success e-mail per order, however often the outcome arrives', async () => {
+    const user = await recipient();
+    const event = paid(user.id);
+    expect(await db.$transaction((tx) => mailbox.sendOrderOutcome(tx, event))).toBe('sent');
+    expect(await db.$transaction((tx) => mailbox.sendOrderOutcome(tx, { ...event, metadata: metadata('OrderPaid') }))).toBe('already-sent');
+    const { items } = await mailbox.list(user.id, { orderId: event.orderId, limit: 10, offset: 0 });
+    expect(items).toHaveLength(1);
+    expect(items[0]).toMatchObject({ kind: 'ORDER_PAID', recipient: user.email, amount: 1_234, orderId: event.orderId });
+    expect(items[0]?.body).toContain('12.34');
+  });
+
+  it('stores a failure e-mail that says why', async () => {
+    const user = await recipient();
+    const event = failed(user.id);
+    await db.$transaction((tx) => mailbox.sendOrderOutcome(tx, event));
+    const { items } = await mailbox.list(user.id, { orderId: event.orderId, limit: 10, offset: 0 });
+    expect(items[0]).toMatchObject({ kind: 'ORDER_PAYMENT_FAILED', subject: `Order ${event.orderId} could not be paid` });
+  });
+
+  it('retries while the recipient may still arrive, then gives the message up as poison', async () => {
+    const event = paid(randomUUID());
+    now = event.metadata.occurredAt + 5_000;
+    await expect(db.$transaction((tx) => mailbox.sendOrderOutcome(tx, event))).rejects.toBeInstanceOf(RetryableError);
+    now = event.metadata.occurredAt + 60_000;
+    await expect(db.$transaction((tx) => mailbox.sendOrderOutcome(tx, event))).rejects.toBeInstanceOf(PoisonMessageError);
+    now = Date.now();
+  });
+
+  it('lists newest first and pages', async () => {
+    const user = await recipient();
+    for (let i = 0; i < 3; i++) {
+      // sent_at has millisecond precision: let the clock move on so "newest" is well defined.
+      const before = Date.now();
+      await waitFor('the clock to tick', async () => (Date.now() > before ? true : undefined), { intervalMs: 1 });
+      await db.$transaction((tx) => mailbox.sendOrderOutcome(tx, paid(user.id, 100 + i)));
+    }
+    const firstPage = await mailbox.list(user.id, { limit: 2, offset: 0 });
+    const secondPage = await mailbox.list(user.id, { limit: 2, offset: 2 });
+    expect(firstPage.total).toBe(3);
+    expect(firstPage.items.map((m) => m.amount)).toEqual([102, 101]);
+    expect(secondPage.items.map((m) => m.amount)).toEqual([100]);
+  });
+});
+
+describe('notifications HTTP API', () => {
+  it("sends a direct message only to the caller's own address", async () => {
+    const user = await recipient();
+    const auth = { authorization: `Bearer ${await tokens.tokenFor(user)}` };
+    const own = await app.inject({ method: 'POST', url: '/notifications/messages', headers: auth, payload: { subject: 'Hi', body: 'me' } });
+    expect(own.statusCode).toBe(201);
+    expect(own.json()).toMatchObject({ kind: 'DIRECT', recipient: user.email });
+    const other = await app.inject({ method: 'POST', url: '/notifications/messages', headers: auth, payload: { to: 'victim@example.com', subject: 'Hi', body: 'spam' } });
+    expect(other.statusCode).toBe(403);
+    expect(other.json()).toMatchObject({ status: 403, title: 'Forbidden recipient' });
+  });
+
+  it("lists only the caller's messages and needs a token", async () => {
+    const user = await recipient();
+    await db.$transaction((tx) => mailbox.sendOrderOutcome(tx, paid(user.id)));
+    const mine = await app.inject({ method: 'GET', url: '/notifications/messages', headers: { authorization: `Bearer ${await tokens.tokenFor(user)}` } });
+    expect(mine.json()).toMatchObject({ total: 1 });
+    const stranger = await app.inject({
+      method: 'GET',
+      url: '/notifications/messages',
+      headers: { authorization: `Bearer ${await tokens.tokenFor({ id: randomUUID(), email: 'x@example.com' })}` },
+    });
+    expect(stranger.json()).toMatchObject({ total: 0, items: [] });
+    expect((await app.inject({ method: 'GET', url: '/notifications/messages' })).statusCode).toBe(401);
+    expect((await app.inject({ method: 'GET', url: '/notifications/messages?limit=0', headers: { authorization: `Bearer ${await tokens.tokenFor(user)}` } })).statusCode).toBe(400);
+  });
+});
