@@ -115,7 +115,11 @@ export async function migrateDatabase(options: {
         unlogMigration: async () => {},
       },
     });
-    const applied = await umzug.up();
+    const applied = await umzug.up().catch((error: unknown) => {
+      // Umzug wraps what a migration threw; the caller wants the migration's own error.
+      const cause = (error as { cause?: unknown }).cause;
+      throw cause instanceof MigrationError ? cause : error;
+    });
     for (const m of applied) options.log?.(`applied ${m.name}`);
     return { applied: applied.map((m) => m.name) };
   } finally {
