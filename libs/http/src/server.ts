@@ -60,6 +60,9 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     return503OnClosing: true,
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as HttpServer;
 
+  // The API speaks JSON only: anything else is a 415, not a string handed to validation.
+  app.removeContentTypeParser('text/plain');
+
   // Bodies are never coerced ("100" is not an amount); path and query strings are.
   const strict = ajvFor(false);
   const coercing = ajvFor('array');
@@ -113,7 +116,7 @@ function toProblem(error: FastifyError, request: FastifyRequest): HttpProblem {
   if (error instanceof HttpProblem) return error;
   if (error.validation) {
     const where = error.validationContext ?? 'request';
-    return HttpProblem.badRequest(`Invalid ${where}: ${error.message.replace(/^(body|querystring|params|headers)\/?/, '')}`, {
+    return HttpProblem.badRequest(`Invalid ${where}: ${error.message.replace(/^(body|querystring|params|headers)\/?\s*/, '')}`, {
       errors: error.validation.map((v) => ({ path: v.instancePath || '/', message: v.message })),
     });
   }

@@ -1,0 +1,104 @@
+import { randomUUID } from 'node:crypto';
+import { Type } from 'typebox';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '@eventflow/platform';
+import { createTestTokens } from '@eventflow/testing';
+import { HttpProblem, amountSchema, callerOf, createHttpServer, createTokenVerifier, requireUser, type HttpServer } from '../src/index.js';
+
+const tokens = createTestTokens();
+let healthy = true;
+let app: HttpServer;
+
+beforeAll(async () => {
+  app = await createHttpServer({
+    service: 'test',
+    version: '1.0.0',
+    description: 'test',
+    logger: createLogger('http-test', 'silent'),
+    bodyLimit: 1_024,
+    prefix: '/things',
+    readiness: [
+      {
+        name: 'dependency',
+        check: async () => {
+          if (!healthy) throw new Error('dependency down');
+        },
+      },
+    ],
+  });
+  const verify = await createTokenVerifier({ publicKeyPem: tokens.publicKeyPem, issuer: tokens.issuer, audience: tokens.audience });
+  app.post(
+    '/things',
+    { preHandler: requireUser(verify), schema: { body: Type.Object({ amount: amountSchema('Amount.') }, { additionalProperties: false }) } },
+    async (request) => ({ amount: request.body.amount, by: callerOf(request).id }),
+  );
+  app.get('/things/conflict', async () => {
+    throw HttpProblem.conflict('thing-taken', 'Thing taken', 'Somebody has it.', { holder: 'x' });
+  });
+  app.get('/things/crash', async () => {
+    throw new Error('secret internals');
+  });
+  await app.ready();
+});
+afterAll(() => app.close());
+
+describe('HTTP conventions', () => {
+  const post = async (payload: string, headers: Record<string, string> = {}) =>
+    app.inject({ method: 'POST', url: '/things', payload, headers: { 'content-type': 'application/json', ...headers } });
+
+  it('accepts a valid request from an authenticated caller', async () => {
+    const token = await tokens.tokenFor({ id: 'u-1', email: 'u@example.com' });
+    const response = await post('{"amount": 5}', { authorization: `Bearer ${token}` });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({ amount: 5, by: 'u-1' });
+    expect(response.headers['x-request-id']).toBeTruthy();
+  });
+
+  it('answers every kind of bad request with an RFC 9457 problem', async () => {
+    const auth = { authorization: `Bearer ${await tokens.tokenFor({ id: 'u-1', email: 'u@example.com' })}` };
+    const cases: Array<[number, Promise<Awaited<ReturnType<typeof post>>>]> = [
+      [401, post('{"amount": 5}')],
+      [400, post('{"amount": "5"}', auth)],
+      [400, post('{"amount":', auth)],
+      [413, post(JSON.stringify({ amount: 1, padding: 'x'.repeat(2_000) }), auth)],
+      [415, app.inject({ method: 'POST', url: '/things', payload: 'amount=5', headers: { 'content-type': 'text/plain', ...auth } })],
+      [404, app.inject({ method: 'GET', url: `/nothing/${randomUUID()}` })],
+      [409, app.inject({ method: 'GET', url: '/things/conflict' })],
+      [500, app.inject({ method: 'GET', url: '/things/crash' })],
+    ];
+    for (const [status, pending] of cases) {
+      const response = await pending;
+      expect(response.statusCode, response.body).toBe(status);
+      expect(response.headers['content-type']).toContain('application/problem+json');
+      const problem = response.json();
+      expect(problem).toMatchObject({ status, type: expect.stringMatching(/^https:\/\//), title: expect.any(String), detail: expect.any(String) });
+    }
+    const crash = await app.inject({ method: 'GET', url: '/things/crash' });
+    expect(crash.body).not.toContain('secret internals');
+    expect((await app.inject({ method: 'GET', url: '/things/conflict' })).json()).toMatchObject({ holder: 'x' });
+  });
+
+  it('rejects tokens for another audience or signed by another key', async () => {
+    const verify = await createTokenVerifier({ publicKeyPem: tokens.publicKeyPem, issuer: tokens.issuer, audience: 'someone-else' });
+    await expect(verify(await tokens.tokenFor({ id: 'u', email: 'u@example.com' }))).rejects.toThrow();
+    const otherKeys = createTestTokens();
+    const ours = await createTokenVerifier({ publicKeyPem: tokens.publicKeyPem, issuer: tokens.issuer, audience: tokens.audience });
+    await expect(ours(await otherKeys.tokenFor({ id: 'u', email: 'u@example.com' }))).rejects.toThrow();
+  });
+
+  it('reports readiness from its checks and liveness regardless', async () => {
+    healthy = true;
+    expect((await app.inject({ method: 'GET', url: '/health/ready' })).json()).toEqual({ status: 'ready', checks: { dependency: 'ok' } });
+    healthy = false;
+    const notReady = await app.inject({ method: 'GET', url: '/health/ready' });
+    expect(notReady.statusCode).toBe(503);
+    expect(notReady.json()).toEqual({ status: 'not-ready', checks: { dependency: 'dependency down' } });
+    expect((await app.inject({ method: 'GET', url: '/health/live' })).statusCode).toBe(200);
+  });
+
+  it('serves its OpenAPI 3.1 document under the prefix', async () => {
+    const response = await app.inject({ method: 'GET', url: '/things/docs/json' });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toMatchObject({ openapi: '3.1.0', info: { title: 'test' } });
+  });
+});

@@ -1,0 +1,162 @@
+import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel, type Admin } from 'kafkajs';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EventCodec, dlqTopicOf, type UserCreated } from '@eventflow/events';
+import { RetryableError, createLogger } from '@eventflow/platform';
+import { stackSettings, waitFor } from '@eventflow/testing';
+import { EventConsumer, OutboxRelay, appendToOutbox, outboxRow, type SqlExecutor, type TransactionalDb } from '../src/index.js';
+
+// Real Kafka, registry and PostgreSQL; a scratch database holds the two tables the library uses.
+const settings = stackSettings();
+const adminUrl = process.env['PG_ADMIN_URL'] ?? 'postgres://eventflow:eventflow@127.0.0.1:5432/postgres';
+const dbName = `messaging_test_${randomUUID().replaceAll('-', '')}`;
+const logger = createLogger('messaging-test', 'silent');
+const kafka = new Kafka({ clientId: 'messaging-test', brokers: [settings.kafkaBrokers], logLevel: logLevel.NOTHING });
+const codec = new EventCodec(settings.schemaRegistryUrl);
+let pool: pg.Pool;
+let admin: Admin;
+
+/** The TransactionalDb contract over plain pg, as Prisma provides it in the services. */
+const executor = (client: pg.PoolClient): SqlExecutor => ({
+  $queryRawUnsafe: async <T>(query: string, ...values: unknown[]) => (await client.query(query, values)).rows as T,
+  $executeRawUnsafe: async (query: string, ...values: unknown[]) => (await client.query(query, values)).rowCount ?? 0,
+});
+const db: TransactionalDb<SqlExecutor> = {
+  async $transaction(fn) {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await fn(executor(client));
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK');
+      throw error;
+    } finally {
+      client.release();
+    }
+  },
+};
+
+const userCreated = (userId = randomUUID()) =>
+  outboxRow('UserCreated', { userId, email: `${userId}@example.com`, name: 'Test', createdAt: Date.now() }, { producer: 'test', correlationId: 'c' });
+
+async function newTopic(): Promise<string> {
+  const topic = `messaging-test-${randomUUID()}`;
+  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+  return topic;
+}
+
+beforeAll(async () => {
+  const root = new pg.Client({ connectionString: adminUrl });
+  await root.connect();
+  await root.query(`CREATE DATABASE ${dbName}`);
+  await root.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${dbName}`;
+  pool = new pg.Pool({ connectionString: url.toString(), max: 10 });
+  await pool.query(`
+    CREATE TABLE outbox_events (id BIGSERIAL PRIMARY KEY, event_id UUID NOT NULL UNIQUE, event_type TEXT NOT NULL, topic TEXT NOT NULL,
+      key TEXT NOT NULL, payload JSONB NOT NULL, headers JSONB NOT NULL DEFAULT '{}', created_at TIMESTAMPTZ(3) NOT NULL DEFAULT now(),
+      published_at TIMESTAMPTZ(3));
+    CREATE TABLE processed_events (consumer TEXT NOT NULL, event_id UUID NOT NULL, event_type TEXT NOT NULL,
+      processed_at TIMESTAMPTZ(3) NOT NULL DEFAULT now(), PRIMARY KEY (consumer, event_id));
+    CREATE TABLE effects (event_id UUID NOT NULL, attempt INT NOT NULL);`);
+  admin = kafka.admin();
+  await admin.connect();
+});
+
+afterAll(async () => {
+  await admin?.disconnect();
+  await pool?.end();
+  const root = new pg.Client({ connectionString: adminUrl });
+  await root.connect();
+  await root.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+  await root.end();
+});
+
+describe('OutboxRelay', () => {
+  it('publishes pending rows in order, once, even with two relays racing', async () => {
+    const topic = await newTopic();
+    const rows = Array.from({ length: 25 }, () => ({ ...userCreated('00000000-0000-4000-8000-000000000001'), topic }));
+    await db.$transaction((tx) => appendToOutbox(tx, ...rows));
+
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    const options = { pollIntervalMs: 20, batchSize: 10, lockKey: 4242 };
+    const relays = [new OutboxRelay(db, producer, codec, logger, options), new OutboxRelay(db, producer, codec, logger, options)];
+    relays.forEach((r) => r.start());
+    await waitFor('the outbox to drain', async () => {
+      const { rows: left } = await pool.query('SELECT count(*)::int AS n FROM outbox_events WHERE published_at IS NULL');
+      return left[0].n === 0 ? true : undefined;
+    });
+    await Promise.all(relays.map((r) => r.stop()));
+    await producer.disconnect();
+    expect(relays[0]!.published + relays[1]!.published).toBe(25);
+
+    const seen: string[] = [];
+    const consumer = kafka.consumer({ groupId: `relay-check-${randomUUID()}` });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ message }) => void seen.push(message.headers?.['event-id']?.toString() ?? '') });
+    await waitFor('all 25 events on the topic', async () => (seen.length >= 25 ? true : undefined));
+    await consumer.disconnect();
+    expect(seen).toEqual(rows.map((r) => r.eventId));
+  });
+});
+
+describe('EventConsumer', () => {
+  it('applies each event once, retries what may pass, and dead-letters poison while carrying on', async () => {
+    const topic = await newTopic();
+    const groupId = `consumer-test-${randomUUID()}`;
+    await admin.createTopics({ topics: [{ topic: dlqTopicOf(groupId), numPartitions: 1 }], waitForLeaders: true });
+    const failuresLeft = new Map<string, number>();
+    const consumer = new EventConsumer<SqlExecutor>({
+      kafka,
+      groupId,
+      topics: [topic],
+      codec,
+      db,
+      logger,
+      retry: { maxAttempts: 5, initialDelayMs: 10, maxDelayMs: 50 },
+      handlers: {
+        UserCreated: async (event: UserCreated, { tx, attempt }) => {
+          const left = failuresLeft.get(event.userId) ?? 0;
+          if (left > 0) {
+            failuresLeft.set(event.userId, left - 1);
+            throw new RetryableError('not yet');
+          }
+          await tx.$executeRawUnsafe('INSERT INTO effects (event_id, attempt) VALUES ($1::uuid, $2)', event.metadata.eventId, attempt);
+        },
+      },
+    });
+    await consumer.start();
+    try {
+      const once = userCreated();
+      const flaky = userCreated();
+      failuresLeft.set(flaky.key, 2);
+      const last = userCreated();
+      const encode = async (row: ReturnType<typeof userCreated>) => ({ key: row.key, value: await codec.encode('UserCreated', row.payload as UserCreated) });
+      const producer = kafka.producer();
+      await producer.connect();
+      await producer.send({
+        topic,
+        messages: [await encode(once), await encode(once), await encode(flaky), { key: 'x', value: Buffer.from('garbage') }, await encode(last)],
+      });
+      await producer.disconnect();
+
+      await waitFor('the last event to be applied', async () => {
+        const { rows } = await pool.query('SELECT 1 FROM effects WHERE event_id = $1', [last.eventId]);
+        return rows.length > 0 ? true : undefined;
+      });
+      const { rows } = await pool.query<{ event_id: string; attempt: number }>('SELECT event_id, attempt FROM effects');
+      const byEvent = (id: string) => rows.filter((r) => r.event_id === id);
+      expect(byEvent(once.eventId)).toHaveLength(1);
+      expect(byEvent(flaky.eventId)).toEqual([{ event_id: flaky.eventId, attempt: 3 }]);
+      expect(consumer.counts).toMatchObject({ applied: 3, duplicate: 1, 'dead-lettered': 1 });
+    } finally {
+      await consumer.stop();
+    }
+  });
+});
