@@ -1,15 +1,17 @@
+import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrderPlaced, UserCreated } from '@eventflow/events';
 import { createTokenVerifier, type HttpServer } from '@eventflow/http';
 import { RetryableError, createLogger } from '@eventflow/platform';
-import { createTestTokens, stackSettings } from '@eventflow/testing';
+import { createTestTokens, scratchDatabase } from '@eventflow/testing';
 import { buildApp } from '../src/app.js';
 import { Ledger } from '../src/application/ledger.js';
 import { createDb, type Db } from '../src/persistence/prisma.js';
 
-// Real PostgreSQL (the local stack's billing database, migrated by npm test); no Kafka needed here.
-const db: Db = createDb(stackSettings().billingDb);
+// A migrated scratch database on the real PostgreSQL; no Kafka needed at this level.
+const database = await scratchDatabase(fileURLToPath(new URL('../prisma/migrations', import.meta.url)));
+const db: Db = createDb(database.url);
 let now = Date.now();
 const ledger = new Ledger(db, { producer: 'billing-service', accountWaitMs: 30_000, now: () => now });
 const tokens = createTestTokens();
@@ -57,6 +59,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await app.close();
   await db.$disconnect();
+  await database.drop();
 });
 
 describe('ledger on PostgreSQL', () => {

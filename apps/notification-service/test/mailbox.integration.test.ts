@@ -1,14 +1,17 @@
+import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrderPaid, OrderPaymentFailed, UserCreated } from '@eventflow/events';
 import { createTokenVerifier, type HttpServer } from '@eventflow/http';
 import { PoisonMessageError, RetryableError, createLogger } from '@eventflow/platform';
-import { createTestTokens, stackSettings, waitFor } from '@eventflow/testing';
+import { createTestTokens, scratchDatabase, waitFor } from '@eventflow/testing';
 import { buildApp } from '../src/app.js';
 import { Mailbox } from '../src/application/mailbox.js';
 import { createDb, type Db } from '../src/persistence/prisma.js';
 
-const db: Db = createDb(stackSettings().notificationsDb);
+// A migrated scratch database on the real PostgreSQL; no Kafka needed at this level.
+const database = await scratchDatabase(fileURLToPath(new URL('../prisma/migrations', import.meta.url)));
+const db: Db = createDb(database.url);
 let now = Date.now();
 const mailbox = new Mailbox(db, { recipientWaitMs: 30_000, now: () => now });
 const tokens = createTestTokens();
@@ -57,6 +60,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await app.close();
   await db.$disconnect();
+  await database.drop();
 });
 
 describe('mailbox on PostgreSQL', () => {

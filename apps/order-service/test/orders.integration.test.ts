@@ -1,14 +1,17 @@
+import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PaymentFailed, PaymentSucceeded } from '@eventflow/events';
 import { createTokenVerifier, type HttpServer } from '@eventflow/http';
 import { PoisonMessageError, createLogger } from '@eventflow/platform';
-import { createTestTokens, stackSettings } from '@eventflow/testing';
+import { createTestTokens, scratchDatabase } from '@eventflow/testing';
 import { buildApp } from '../src/app.js';
 import { Orders } from '../src/application/orders.js';
 import { createDb, type Db } from '../src/persistence/prisma.js';
 
-const db: Db = createDb(stackSettings().ordersDb);
+// A migrated scratch database on the real PostgreSQL; no Kafka needed at this level.
+const database = await scratchDatabase(fileURLToPath(new URL('../prisma/migrations', import.meta.url)));
+const db: Db = createDb(database.url);
 const orders = new Orders(db, 'order-service');
 const tokens = createTestTokens();
 const context = { producer: 'order-service', correlationId: 'test' };
@@ -51,6 +54,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await app.close();
   await db.$disconnect();
+  await database.drop();
 });
 
 describe('orders on PostgreSQL', () => {

@@ -1,15 +1,18 @@
+import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenVerifier, type HttpServer, type TokenVerifier } from '@eventflow/http';
 import { createLogger } from '@eventflow/platform';
-import { stackSettings } from '@eventflow/testing';
+import { scratchDatabase } from '@eventflow/testing';
 import { generateKeyPairSync } from 'node:crypto';
 import { buildApp } from '../src/app.js';
 import { createTokenIssuer } from '../src/application/tokens.js';
 import { EmailTakenError, InvalidCredentialsError, Users } from '../src/application/users.js';
 import { createDb, type Db } from '../src/persistence/prisma.js';
 
-const db: Db = createDb(stackSettings().usersDb);
+// A migrated scratch database on the real PostgreSQL; no Kafka needed at this level.
+const database = await scratchDatabase(fileURLToPath(new URL('../prisma/migrations', import.meta.url)));
+const db: Db = createDb(database.url);
 const keys = generateKeyPairSync('ed25519', {
   privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
   publicKeyEncoding: { type: 'spki', format: 'pem' },
@@ -29,6 +32,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await app.close();
   await db.$disconnect();
+  await database.drop();
 });
 
 describe('users on PostgreSQL', () => {

@@ -84,6 +84,8 @@ export class EventConsumer<TX extends SqlExecutor> {
       autoCommit: true,
       autoCommitInterval: 1_000,
       eachBatchAutoResolve: false,
+      // A partition that is waiting out a retry must not hold up the others.
+      partitionsConsumedConcurrently: 3,
       eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
         for (const message of batch.messages) {
           if (!isRunning() || isStale() || this.stopping) break;

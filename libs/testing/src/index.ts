@@ -74,3 +74,4 @@ export function stackSettings() {
 }
 
 export { createTestTokens, type TestTokens } from './tokens.js';
+export { pgAdminUrl, scratchDatabase } from './database.js';
