@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { repoRoot } from './lib/system.js';
 
-const args = ['newman', 'run', 'postman/eventflow.postman_collection.json', '--verbose', '--color', 'off', ...process.argv.slice(2)];
+const args = ['newman', 'run', 'postman/eventflow.postman_collection.json', '--verbose', '--color', 'off', '--timeout-request', '15000', ...process.argv.slice(2)];
 console.log(`npx ${args.join(' ')}`);
 const result = spawnSync('npx', args, { cwd: repoRoot, stdio: 'inherit' });
 process.exit(result.status ?? 1);

@@ -4,7 +4,7 @@
  * tests, the Postman collection with newman against the running system, then the chart and
  * documentation checks. Ends with one summary line and a non-zero exit on any failure.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot, stackUp, startSystem } from './lib/system.js';
@@ -34,6 +34,15 @@ async function step(name: string, run: () => boolean | Promise<boolean>, note?: 
   }
   results.push({ name, ok, seconds: (Date.now() - started) / 1000, ...(note ? { note: note() } : {}) });
   return ok;
+}
+
+/** Like sh, but keeps this process's event loop running: the gateway serves from it meanwhile. */
+function shAsync(command: string, args: string[]): Promise<boolean> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd: repoRoot, stdio: 'inherit', env });
+    child.on('exit', (code) => resolve(code === 0));
+    child.on('error', () => resolve(false));
+  });
 }
 
 const nx = (...args: string[]) => sh('npx', ['nx', 'run-many', '--outputStyle=static', ...args]);
@@ -68,7 +77,7 @@ if (wanted('newman')) {
     const system = await startSystem({ generate: false });
     try {
       const report = join(repoRoot, '.stack', 'newman-report.json');
-      const ok = sh('npx', ['tsx', 'scripts/newman.ts', '--env-var', `baseUrl=${system.baseUrl}`, '--reporters', 'cli,json', '--reporter-json-export', report]);
+      const ok = await shAsync('npx', ['tsx', 'scripts/newman.ts', '--env-var', `baseUrl=${system.baseUrl}`, '--reporters', 'cli,json', '--reporter-json-export', report]);
       if (existsSync(report)) {
         const stats = JSON.parse(readFileSync(report, 'utf8')).run.stats.assertions as { total: number; failed: number };
         newmanCounts = { passed: stats.total - stats.failed, failed: stats.failed };
@@ -80,6 +89,9 @@ if (wanted('newman')) {
   });
 }
 
+if (wanted('docs')) {
+  await step('OpenAPI documents match the route schemas', () => sh('npx', ['tsx', 'scripts/openapi.ts', '--check']));
+}
 if (wanted('chart') && existsSync(join(repoRoot, 'scripts', 'check-chart.ts'))) {
   await step('Helm chart checks', () => sh('npx', ['tsx', 'scripts/check-chart.ts']));
 }
