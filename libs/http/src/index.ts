@@ -3,3 +3,4 @@ export * from './auth.js';
 export * from './server.js';
 export * from './schemas.js';
 export * from './lifecycle.js';
+export * from './metrics.js';

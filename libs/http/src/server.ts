@@ -14,6 +14,7 @@ import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { Logger } from '@eventflow/platform';
 import { errorMessage } from '@eventflow/platform';
+import { exposeMetrics } from './metrics.js';
 import { HttpProblem, problemContentType, problemSchema } from './problem.js';
 
 export type HttpServer = FastifyInstance<
@@ -92,6 +93,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
   });
   await app.register(swaggerUi, { routePrefix: `${options.prefix}/docs` });
 
+  exposeMetrics(app, options.service);
   const hidden = { schema: { hide: true } };
   app.get('/health/live', hidden, async () => ({ status: 'ok' }));
   app.get('/health/ready', hidden, async (_request, reply) => {

@@ -3,6 +3,7 @@ import type { DecodedEvent, EventCodec, EventMetadata, EventPayloads, EventType 
 import { dlqTopicOf } from '@eventflow/events';
 import type { Logger } from '@eventflow/platform';
 import { PoisonMessageError, errorMessage } from '@eventflow/platform';
+import { eventProcessingDuration, eventsConsumed } from './metrics.js';
 import type { SqlExecutor, TransactionalDb } from './sql.js';
 
 export interface HandlerContext<TX> {
@@ -107,7 +108,23 @@ export class EventConsumer<TX extends SqlExecutor> {
   }
 
   async process(topic: string, partition: number, message: KafkaMessage, heartbeat: () => Promise<void> = async () => {}): Promise<ProcessOutcome> {
+    const started = process.hrtime.bigint();
     const headers = headersOf(message);
+    const eventType = headers['event-type'] ?? 'unknown';
+    const outcome = await this.handle(topic, partition, message, headers, heartbeat);
+    const labels = { consumer_group: this.options.groupId, event_type: eventType };
+    eventsConsumed.inc({ ...labels, outcome });
+    eventProcessingDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+    return outcome;
+  }
+
+  private async handle(
+    topic: string,
+    partition: number,
+    message: KafkaMessage,
+    headers: Record<string, string>,
+    heartbeat: () => Promise<void>,
+  ): Promise<ProcessOutcome> {
     const log = this.options.logger.child({ topic, partition, offset: message.offset, eventId: headers['event-id'] });
     let event: DecodedEvent;
     try {

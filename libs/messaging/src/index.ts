@@ -3,3 +3,4 @@ export * from './sql.js';
 export * from './outbox.js';
 export * from './consumer.js';
 export * from './runtime.js';
+export * from './metrics.js';

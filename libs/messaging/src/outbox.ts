@@ -4,6 +4,7 @@ import type { EventBody, EventCodec, EventPayloads, EventType } from '@eventflow
 import { eventTopics } from '@eventflow/events';
 import type { Logger } from '@eventflow/platform';
 import { errorMessage } from '@eventflow/platform';
+import { eventsPublished } from './metrics.js';
 import type { SqlExecutor, TransactionalDb } from './sql.js';
 
 export interface EventContext {
@@ -145,6 +146,7 @@ export class OutboxRelay {
           rows.map((r) => r.id.toString()),
         );
         this.published += rows.length;
+        for (const row of rows) eventsPublished.inc({ event_type: row.event_type });
         return rows.length;
       },
       { timeout: 30_000, maxWait: 10_000 },

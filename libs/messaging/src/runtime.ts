@@ -3,6 +3,7 @@ import { EventCodec, type EventType } from '@eventflow/events';
 import type { Logger } from '@eventflow/platform';
 import { EventConsumer, type EventHandlers, type RetryPolicy } from './consumer.js';
 import { createKafka } from './kafka.js';
+import { consumerLag, outboxBacklog, outboxOldestAge } from './metrics.js';
 import { OutboxRelay } from './outbox.js';
 import type { SqlExecutor, TransactionalDb } from './sql.js';
 
@@ -34,6 +35,7 @@ export class Messaging<TX extends SqlExecutor> {
   readonly consumer: EventConsumer<TX> | undefined;
   private readonly producer: Producer | undefined;
   private readonly admin: Admin;
+  private metricsTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: MessagingOptions<TX>) {
     this.kafka = createKafka(options.service, options.brokers, options.logger);
@@ -64,10 +66,34 @@ export class Messaging<TX extends SqlExecutor> {
       this.relay.start();
     }
     await this.consumer?.start();
+    // Backlog and lag cost queries, so they are refreshed on a timer rather than per scrape.
+    this.metricsTimer = setInterval(() => void this.refreshMetrics().catch(() => undefined), 5_000);
+    this.metricsTimer.unref();
+  }
+
+  async refreshMetrics(): Promise<void> {
+    if (this.relay) {
+      const { count, oldestAgeMs } = await this.relay.backlog();
+      outboxBacklog.set(count);
+      outboxOldestAge.set(oldestAgeMs / 1000);
+    }
+    if (this.options.consumer) {
+      const groupId = this.options.consumer.groupId;
+      const committed = await this.admin.fetchOffsets({ groupId, topics: this.options.consumer.topics });
+      for (const { topic, partitions } of committed) {
+        const ends = await this.admin.fetchTopicOffsets(topic);
+        for (const { partition, offset } of partitions) {
+          const end = Number(ends.find((e) => e.partition === partition)?.high ?? 0);
+          const at = Number(offset) < 0 ? 0 : Number(offset);
+          consumerLag.set({ consumer_group: groupId, topic, partition: String(partition) }, Math.max(0, end - at));
+        }
+      }
+    }
   }
 
   /** Consumer first (it may still write to the outbox), then the relay flushes, then Kafka. */
   async stop(): Promise<void> {
+    clearInterval(this.metricsTimer);
     await this.consumer?.stop();
     await this.relay?.stop();
     await this.producer?.disconnect();

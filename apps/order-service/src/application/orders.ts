@@ -5,6 +5,7 @@ import { appendToOutbox, outboxRow } from '@eventflow/messaging';
 import { PoisonMessageError, toMinorUnits } from '@eventflow/platform';
 import { settle, type OrderStatus, type PaymentOutcome } from '../domain/order.js';
 import type { Db, Tx } from '../persistence/prisma.js';
+import { ordersSettled } from './metrics.js';
 
 export interface OrderView {
   id: string;
@@ -90,6 +91,7 @@ export class Orders {
         ? outboxRow('OrderPaid', { ...base, paidAt: now.getTime() }, context)
         : outboxRow('OrderPaymentFailed', { ...base, reason: outcome.reason, failedAt: now.getTime() }, context);
     await appendToOutbox(tx, final);
+    ordersSettled.inc({ status: result.status });
     return result.status;
   }
 }
