@@ -61,6 +61,9 @@ if (wanted('static')) {
   await step('build', () => nx('-t', 'build'));
 }
 
+// Infrastructure this run starts is stopped again at the end; a stack that was already up stays up.
+const stackWasUp = spawnSync('bash', ['scripts/stack/stack', 'status'], { cwd: repoRoot, stdio: 'ignore' }).status === 0;
+
 if (wanted('tests')) {
   await step('infrastructure up (Kafka, schema registry, PostgreSQL)', () => {
     stackUp();
@@ -98,6 +101,8 @@ if (wanted('chart') && existsSync(join(repoRoot, 'scripts', 'check-chart.ts'))) 
 if (wanted('docs') && existsSync(join(repoRoot, 'scripts', 'check-docs.ts'))) {
   await step('documentation checks', () => sh('npx', ['tsx', 'scripts/check-docs.ts']));
 }
+
+if (!stackWasUp) sh('bash', ['scripts/stack/stack', 'down']);
 
 let passed = newmanCounts.passed;
 let failed = newmanCounts.failed;

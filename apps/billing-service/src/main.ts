@@ -1,7 +1,7 @@
 import { topics } from '@eventflow/events';
 import { createTokenVerifier, stopOnSignals } from '@eventflow/http';
 import { Messaging } from '@eventflow/messaging';
-import { createLogger } from '@eventflow/platform';
+import { createLogger, startTracing } from '@eventflow/platform';
 import { buildApp } from './app.js';
 import { Ledger } from './application/ledger.js';
 import { loadBillingConfig } from './config.js';
@@ -9,6 +9,7 @@ import { billingConsumerGroup, billingHandlers } from './events/handlers.js';
 import { createDb, type Tx } from './persistence/prisma.js';
 
 const service = 'billing-service';
+const tracing = startTracing(service);
 const config = loadBillingConfig();
 const logger = createLogger(service, config.LOG_LEVEL);
 const db = createDb(config.DATABASE_URL);
@@ -39,4 +40,5 @@ stopOnSignals(logger, config.SHUTDOWN_TIMEOUT_MS, [
   { name: 'http', run: () => app.close() },
   { name: 'messaging', run: () => messaging.stop() },
   { name: 'database', run: () => db.$disconnect() },
+  { name: 'tracing', run: () => tracing.shutdown() },
 ]);

@@ -1,7 +1,7 @@
 import { topics } from '@eventflow/events';
 import { createTokenVerifier, stopOnSignals } from '@eventflow/http';
 import { Messaging } from '@eventflow/messaging';
-import { createLogger } from '@eventflow/platform';
+import { createLogger, startTracing } from '@eventflow/platform';
 import { buildApp } from './app.js';
 import { Mailbox } from './application/mailbox.js';
 import { loadNotificationConfig } from './config.js';
@@ -9,6 +9,7 @@ import { notificationConsumerGroup, notificationHandlers } from './events/handle
 import { createDb, type Tx } from './persistence/prisma.js';
 
 const service = 'notification-service';
+const tracing = startTracing(service);
 const config = loadNotificationConfig();
 const logger = createLogger(service, config.LOG_LEVEL);
 const db = createDb(config.DATABASE_URL);
@@ -38,4 +39,5 @@ stopOnSignals(logger, config.SHUTDOWN_TIMEOUT_MS, [
   { name: 'http', run: () => app.close() },
   { name: 'messaging', run: () => messaging.stop() },
   { name: 'database', run: () => db.$disconnect() },
+  { name: 'tracing', run: () => tracing.shutdown() },
 ]);

@@ -1,6 +1,6 @@
 import { createTokenVerifier, stopOnSignals } from '@eventflow/http';
 import { Messaging } from '@eventflow/messaging';
-import { createLogger } from '@eventflow/platform';
+import { createLogger, startTracing } from '@eventflow/platform';
 import { buildApp } from './app.js';
 import { createTokenIssuer } from './application/tokens.js';
 import { Users } from './application/users.js';
@@ -8,6 +8,7 @@ import { loadUserConfig } from './config.js';
 import { createDb, type Tx } from './persistence/prisma.js';
 
 const service = 'user-service';
+const tracing = startTracing(service);
 const config = loadUserConfig();
 const logger = createLogger(service, config.LOG_LEVEL);
 const db = createDb(config.DATABASE_URL);
@@ -46,4 +47,5 @@ stopOnSignals(logger, config.SHUTDOWN_TIMEOUT_MS, [
   { name: 'http', run: () => app.close() },
   { name: 'messaging', run: () => messaging.stop() },
   { name: 'database', run: () => db.$disconnect() },
+  { name: 'tracing', run: () => tracing.shutdown() },
 ]);

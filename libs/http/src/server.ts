@@ -13,7 +13,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { Logger } from '@eventflow/platform';
-import { errorMessage } from '@eventflow/platform';
+import { SpanKind, SpanStatusCode, errorMessage, otelContext, startSpan } from '@eventflow/platform';
 import { exposeMetrics } from './metrics.js';
 import { HttpProblem, problemContentType, problemSchema } from './problem.js';
 
@@ -67,6 +67,22 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
   const strict = ajvFor(false);
   const coercing = ajvFor('array');
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : coercing).compile(schema));
+
+  // A server span per request, continuing the caller's W3C trace context when it sends one;
+  // the rest of the request runs inside it, so outbox rows and log lines pick it up.
+  app.decorateRequest('span', null);
+  app.addHook('onRequest', (request, _reply, done) => {
+    const { span, context } = startSpan(`${request.method} ${request.routeOptions.url ?? 'unmatched'}`, SpanKind.SERVER, request.headers);
+    span.setAttribute('http.request.id', request.id);
+    (request as unknown as { span: typeof span }).span = span;
+    otelContext.with(context, done);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const span = (request as unknown as { span: ReturnType<typeof startSpan>['span'] | null }).span;
+    span?.setAttribute('http.response.status_code', reply.statusCode);
+    if (reply.statusCode >= 500) span?.setStatus({ code: SpanStatusCode.ERROR });
+    span?.end();
+  });
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);

@@ -2,7 +2,7 @@ import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { DecodedEvent, EventCodec, EventMetadata, EventPayloads, EventType } from '@eventflow/events';
 import { dlqTopicOf } from '@eventflow/events';
 import type { Logger } from '@eventflow/platform';
-import { PoisonMessageError, errorMessage } from '@eventflow/platform';
+import { PoisonMessageError, SpanKind, errorMessage, inSpan } from '@eventflow/platform';
 import { eventProcessingDuration, eventsConsumed } from './metrics.js';
 import type { SqlExecutor, TransactionalDb } from './sql.js';
 
@@ -111,7 +111,14 @@ export class EventConsumer<TX extends SqlExecutor> {
     const started = process.hrtime.bigint();
     const headers = headersOf(message);
     const eventType = headers['event-type'] ?? 'unknown';
-    const outcome = await this.handle(topic, partition, message, headers, heartbeat);
+    // The consumer continues the producer's trace (traceparent header), so one order is one trace.
+    const outcome = await inSpan(
+      `${topic} process`,
+      SpanKind.CONSUMER,
+      headers,
+      { 'messaging.system': 'kafka', 'messaging.destination.name': topic, 'messaging.consumer.group.name': this.options.groupId, 'eventflow.event_type': eventType },
+      () => this.handle(topic, partition, message, headers, heartbeat),
+    );
     const labels = { consumer_group: this.options.groupId, event_type: eventType };
     eventsConsumed.inc({ ...labels, outcome });
     eventProcessingDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);

@@ -3,7 +3,7 @@ import type { Producer } from 'kafkajs';
 import type { EventBody, EventCodec, EventPayloads, EventType } from '@eventflow/events';
 import { eventTopics } from '@eventflow/events';
 import type { Logger } from '@eventflow/platform';
-import { errorMessage } from '@eventflow/platform';
+import { currentTraceparent, errorMessage } from '@eventflow/platform';
 import { eventsPublished } from './metrics.js';
 import type { SqlExecutor, TransactionalDb } from './sql.js';
 
@@ -14,7 +14,7 @@ export interface EventContext {
   correlationId: string;
   /** The event that caused this one, if any. */
   causationId?: string | null;
-  /** W3C trace context to carry in the Kafka headers. */
+  /** W3C trace context to carry in the Kafka headers; defaults to the active span's. */
   traceparent?: string | undefined;
 }
 
@@ -43,7 +43,8 @@ export function outboxRow<T extends EventType>(type: T, body: EventBody<T> & { u
     ...body,
   } as EventPayloads[T];
   const headers: Record<string, string> = { 'correlation-id': context.correlationId };
-  if (context.traceparent) headers['traceparent'] = context.traceparent;
+  const traceparent = context.traceparent ?? currentTraceparent();
+  if (traceparent) headers['traceparent'] = traceparent;
   return { eventId, eventType: type, topic: eventTopics[type], key: body.userId, payload, headers };
 }
 

@@ -2,3 +2,4 @@ export * from './config.js';
 export * from './logger.js';
 export * from './errors.js';
 export * from './money.js';
+export * from './tracing.js';

@@ -1,4 +1,5 @@
 import { pino, type Logger, type LoggerOptions } from 'pino';
+import { activeTraceIds } from './tracing.js';
 
 export type { Logger } from 'pino';
 
@@ -20,6 +21,8 @@ export function createLogger(service: string, level = 'info', options: LoggerOpt
     base: { service },
     redact: { paths: redactedPaths, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
+    // Every line written inside a span names its trace, so one order can be followed across services.
+    mixin: activeTraceIds,
     ...options,
   });
 }

@@ -8,12 +8,11 @@ export const billingConsumerGroup = 'billing-service';
 export function billingHandlers(ledger: Ledger, producer: string): EventHandlers<Tx> {
   return {
     UserCreated: (event, { tx }) => ledger.openAccount(tx, event),
-    OrderPlaced: async (event, { tx, metadata, headers, logger }) => {
+    OrderPlaced: async (event, { tx, metadata, logger }) => {
       const outcome = await ledger.chargeOrder(tx, event, {
         producer,
         correlationId: metadata.correlationId,
         causationId: metadata.eventId,
-        traceparent: headers['traceparent'],
       });
       logger.info({ orderId: event.orderId, outcome }, 'order charge decided');
     },

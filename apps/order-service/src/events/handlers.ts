@@ -5,11 +5,10 @@ import type { Tx } from '../persistence/prisma.js';
 export const orderConsumerGroup = 'order-service';
 
 export function orderHandlers(orders: Orders, producer: string): EventHandlers<Tx> {
-  const contextOf = ({ metadata, headers }: HandlerContext<Tx>) => ({
+  const contextOf = ({ metadata }: HandlerContext<Tx>) => ({
     producer,
     correlationId: metadata.correlationId,
     causationId: metadata.eventId,
-    traceparent: headers['traceparent'],
   });
   return {
     PaymentSucceeded: async (event, ctx) => {

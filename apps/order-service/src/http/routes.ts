@@ -42,7 +42,7 @@ export function orderRoutes(app: HttpServer, orders: Orders, verify: TokenVerifi
       const { order, replayed } = await orders.place(
         caller.id,
         request.body.price,
-        { correlationId: request.id, traceparent: request.headers.traceparent as string | undefined },
+        { correlationId: request.id },
         request.headers['idempotency-key'],
       );
       return reply.code(replayed ? 200 : 201).header('location', `/orders/${order.id}`).send(order);

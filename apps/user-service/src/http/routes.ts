@@ -35,10 +35,7 @@ export function userRoutes(app: HttpServer, users: Users, verify: TokenVerifier)
     },
     async (request, reply) => {
       try {
-        const user = await users.register(request.body, {
-          correlationId: request.id,
-          traceparent: request.headers.traceparent as string | undefined,
-        });
+        const user = await users.register(request.body, { correlationId: request.id });
         return reply.code(201).header('location', `/users/${user.id}`).send(user);
       } catch (error) {
         if (error instanceof EmailTakenError) throw HttpProblem.conflict('email-taken', 'E-mail already registered', error.message);
