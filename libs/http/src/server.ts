@@ -116,7 +116,11 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     const results = await Promise.all(
       options.readiness.map(async ({ name, check }) => {
         try {
-          await check();
+          // A dependency that hangs (a client retrying a dead broker) must still answer "not ready".
+          await Promise.race([
+            check(),
+            new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 2 s')), 2_000).unref()),
+          ]);
           return [name, 'ok'] as const;
         } catch (error) {
           return [name, errorMessage(error)] as const;

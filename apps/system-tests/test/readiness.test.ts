@@ -1,0 +1,42 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { waitFor } from '@eventflow/testing';
+import { repoRoot, stateDir } from '../../../scripts/lib/system.js';
+import { deposit, newUser, placeOrder, waitForFinalOrder } from './support.js';
+
+const ready = async (port: number) => {
+  const response = await fetch(`http://127.0.0.1:${port}/health/ready`);
+  return { status: response.status, body: (await response.json()) as { checks: Record<string, string> } };
+};
+
+describe('readiness', () => {
+  it('turns not-ready while Kafka is down and ready again when it is back, and the flow resumes', { timeout: 360_000 }, async () => {
+    const user = await newUser();
+    await deposit(user, 1_000);
+    const kafkaPid = Number(readFileSync(join(stateDir, 'run', 'kafka.pid'), 'utf8'));
+    process.kill(-kafkaPid, 'SIGKILL'); // the broker dies, as a pod would
+    try {
+      for (const port of [3001, 3002, 3003, 3004]) {
+        const answer = await waitFor(`service on ${port} to report Kafka unreachable`, async () => {
+          const r = await ready(port);
+          return r.status === 503 && r.body.checks['kafka'] !== 'ok' ? r : undefined;
+        }, { timeoutMs: 60_000, intervalMs: 250 });
+        expect(answer.body.checks['database']).toBe('ok');
+      }
+      // Orders are still accepted: they wait in the outbox until Kafka is back.
+      const order = await placeOrder(user, 100);
+      execFileSync('bash', ['scripts/stack/stack', 'up'], { cwd: repoRoot, stdio: 'ignore' });
+      for (const port of [3001, 3002, 3003, 3004]) {
+        await waitFor(`service on ${port} to be ready again`, async () => ((await ready(port)).status === 200 ? true : undefined), {
+          timeoutMs: 120_000,
+          intervalMs: 500,
+        });
+      }
+      expect((await waitForFinalOrder(user, order.id, 120_000)).status).toBe('PAID');
+    } finally {
+      execFileSync('bash', ['scripts/stack/stack', 'up'], { cwd: repoRoot, stdio: 'ignore' });
+    }
+  });
+});
