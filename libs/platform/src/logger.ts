@@ -1,4 +1,4 @@
-import { pino, type Logger, type LoggerOptions } from 'pino';
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import { activeTraceIds } from './tracing.js';
 
 export type { Logger } from 'pino';
@@ -13,10 +13,12 @@ export const redactedPaths = [
   '*.passwordHash',
   'accessToken',
   '*.accessToken',
+  '*.*.accessToken',
+  '*.*.password',
 ];
 
-export function createLogger(service: string, level = 'info', options: LoggerOptions = {}): Logger {
-  return pino({
+export function createLogger(service: string, level = 'info', options: LoggerOptions = {}, destination?: DestinationStream): Logger {
+  const settings: LoggerOptions = {
     level,
     base: { service },
     redact: { paths: redactedPaths, censor: '[redacted]' },
@@ -24,5 +26,6 @@ export function createLogger(service: string, level = 'info', options: LoggerOpt
     // Every line written inside a span names its trace, so one order can be followed across services.
     mixin: activeTraceIds,
     ...options,
-  });
+  };
+  return destination ? pino(settings, destination) : pino(settings);
 }
