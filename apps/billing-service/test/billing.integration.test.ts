@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrderPlaced, UserCreated } from '@eventflow/events';
 import { createTokenVerifier, type HttpServer } from '@eventflow/http';
 import { RetryableError, createLogger } from '@eventflow/platform';
-import { createTestTokens, scratchDatabase } from '@eventflow/testing';
+import { createTestTokens, eventMetadata, scratchDatabase } from '@eventflow/testing';
 import { buildApp } from '../src/app.js';
 import { Ledger } from '../src/application/ledger.js';
 import { createDb, type Db } from '../src/persistence/prisma.js';
@@ -17,14 +17,7 @@ const ledger = new Ledger(db, { producer: 'billing-service', accountWaitMs: 30_0
 const tokens = createTestTokens();
 let app: HttpServer;
 
-const metadata = (eventType: string, occurredAt = Date.now()) => ({
-  eventId: randomUUID(),
-  eventType,
-  occurredAt,
-  correlationId: randomUUID(),
-  causationId: null,
-  producer: 'test',
-});
+const metadata = (eventType: string, occurredAt = Date.now()) => eventMetadata(eventType, occurredAt);
 const context = { producer: 'billing-service', correlationId: 'test' };
 
 async function openAccount(balance = 0): Promise<string> {

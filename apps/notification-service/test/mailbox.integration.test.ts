@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrderPaid, OrderPaymentFailed, UserCreated } from '@eventflow/events';
 import { createTokenVerifier, type HttpServer } from '@eventflow/http';
 import { PoisonMessageError, RetryableError, createLogger } from '@eventflow/platform';
-import { createTestTokens, scratchDatabase, waitFor } from '@eventflow/testing';
+import { createTestTokens, eventMetadata, scratchDatabase, waitFor } from '@eventflow/testing';
 import { buildApp } from '../src/app.js';
 import { Mailbox } from '../src/application/mailbox.js';
 import { createDb, type Db } from '../src/persistence/prisma.js';
@@ -17,14 +17,7 @@ const mailbox = new Mailbox(db, { recipientWaitMs: 30_000, now: () => now });
 const tokens = createTestTokens();
 let app: HttpServer;
 
-const metadata = (eventType: string, occurredAt = Date.now()) => ({
-  eventId: randomUUID(),
-  eventType,
-  occurredAt,
-  correlationId: randomUUID(),
-  causationId: null,
-  producer: 'test',
-});
+const metadata = (eventType: string, occurredAt = Date.now()) => eventMetadata(eventType, occurredAt);
 
 async function recipient(): Promise<{ id: string; email: string }> {
   const user = { id: randomUUID(), email: `${randomUUID()}@example.com` };

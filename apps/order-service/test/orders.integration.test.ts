@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PaymentFailed, PaymentSucceeded } from '@eventflow/events';
 import { createTokenVerifier, type HttpServer } from '@eventflow/http';
 import { PoisonMessageError, createLogger } from '@eventflow/platform';
-import { createTestTokens, scratchDatabase } from '@eventflow/testing';
+import { createTestTokens, eventMetadata, scratchDatabase } from '@eventflow/testing';
 import { buildApp } from '../src/app.js';
 import { Orders } from '../src/application/orders.js';
 import { createDb, type Db } from '../src/persistence/prisma.js';
@@ -17,14 +17,7 @@ const tokens = createTestTokens();
 const context = { producer: 'order-service', correlationId: 'test' };
 let app: HttpServer;
 
-const metadata = (eventType: string) => ({
-  eventId: randomUUID(),
-  eventType,
-  occurredAt: Date.now(),
-  correlationId: randomUUID(),
-  causationId: null,
-  producer: 'billing-service',
-});
+const metadata = (eventType: string, occurredAt = Date.now()) => eventMetadata(eventType, occurredAt, 'billing-service');
 const succeeded = (orderId: string, userId: string, amount: number): PaymentSucceeded => ({
   metadata: metadata('PaymentSucceeded'),
   orderId,

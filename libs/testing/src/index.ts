@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+
 /**
  * Waits for an asynchronous outcome by polling: `probe` returns the value when the condition
  * holds, or undefined to try again. Fails with `description` and the last observation when
@@ -75,3 +77,13 @@ export function stackSettings() {
 
 export { createTestTokens, type TestTokens } from './tokens.js';
 export { pgAdminUrl, scratchDatabase } from './database.js';
+
+/** An event envelope for tests that build events by hand. */
+export const eventMetadata = (eventType: string, occurredAt = Date.now(), producer = 'test') => ({
+  eventId: randomUUID(),
+  eventType,
+  occurredAt,
+  correlationId: randomUUID(),
+  causationId: null,
+  producer,
+});

@@ -127,3 +127,19 @@ export async function migrateDatabase(options: {
     await client.end();
   }
 }
+
+/** The body of each service's `migrate` command: DATABASE_URL from the environment, errors as exit code 1. */
+export async function migrateFromCli(migrationsDir: string, env: Record<string, string | undefined> = process.env): Promise<void> {
+  const databaseUrl = env['DATABASE_URL'];
+  if (!databaseUrl) {
+    console.error('DATABASE_URL is required, e.g. postgres://user:password@host:5432/database');
+    process.exit(1);
+  }
+  try {
+    const { applied } = await migrateDatabase({ databaseUrl, migrationsDir, log: (line) => console.log(line) });
+    console.log(applied.length === 0 ? 'database is up to date' : `applied ${applied.length} migration(s)`);
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  }
+}
