@@ -1,5 +1,5 @@
-import { createTokenVerifier, stopOnSignals } from '@eventflow/http';
-import { Messaging } from '@eventflow/messaging';
+import { createTokenVerifier } from '@eventflow/http';
+import { Messaging, runService } from '@eventflow/messaging';
 import { createLogger, startTracing } from '@eventflow/platform';
 import { buildApp } from './app.js';
 import { createTokenIssuer } from './application/tokens.js';
@@ -33,19 +33,11 @@ const app = await buildApp({
   logger,
   users,
   verifyToken: await createTokenVerifier({ publicKeyPem: config.JWT_PUBLIC_KEY, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE }),
-  readiness: [{ name: 'database', check: async () => void (await db.$queryRaw`SELECT 1`) }, ...messaging.readinessChecks()],
+  readiness: messaging.readinessChecks(),
   bodyLimit: config.HTTP_BODY_LIMIT_BYTES,
 });
 app.addHook('onResponse', async (request) => {
   if (request.method === 'POST') messaging.relay?.nudge();
 });
 
-await messaging.start();
-await app.listen({ host: config.HOST, port: config.PORT });
-
-stopOnSignals(logger, config.SHUTDOWN_TIMEOUT_MS, [
-  { name: 'http', run: () => app.close() },
-  { name: 'messaging', run: () => messaging.stop() },
-  { name: 'database', run: () => db.$disconnect() },
-  { name: 'tracing', run: () => tracing.shutdown() },
-]);
+await runService({ logger, messaging, app, db, tracing, config });

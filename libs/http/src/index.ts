@@ -2,5 +2,4 @@ export * from './problem.js';
 export * from './auth.js';
 export * from './server.js';
 export * from './schemas.js';
-export * from './lifecycle.js';
 export * from './metrics.js';

@@ -1,6 +1,7 @@
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import { EventCodec, type EventType } from '@eventflow/events';
 import type { Logger } from '@eventflow/platform';
+import { stopOnSignals } from '@eventflow/platform';
 import { EventConsumer, type EventHandlers, type RetryPolicy } from './consumer.js';
 import { createKafka } from './kafka.js';
 import { consumerLag, outboxBacklog, outboxOldestAge } from './metrics.js';
@@ -100,8 +101,15 @@ export class Messaging<TX extends SqlExecutor> {
     await this.admin.disconnect();
   }
 
+  /** Database, Kafka, registry and (for consumers) the consumer group, for /health/ready. */
   readinessChecks(): Check[] {
     const checks: Check[] = [
+      {
+        name: 'database',
+        check: async () => {
+          await this.options.db.$transaction((tx) => tx.$queryRawUnsafe('SELECT 1'));
+        },
+      },
       {
         name: 'kafka',
         check: async () => {
@@ -127,4 +135,28 @@ export class Messaging<TX extends SqlExecutor> {
     }
     return checks;
   }
+}
+
+export interface ServiceParts {
+  logger: Logger;
+  messaging: { start(): Promise<void>; stop(): Promise<void> };
+  app: { listen(options: { host: string; port: number }): Promise<unknown>; close(): Promise<void> };
+  db: { $disconnect(): Promise<void> };
+  tracing: { shutdown(): Promise<void> };
+  config: { HOST: string; PORT: number; SHUTDOWN_TIMEOUT_MS: number };
+}
+
+/**
+ * Starts a service in the order that keeps its promises (Kafka side first, then HTTP), and stops
+ * it in reverse on SIGTERM: no new requests, then consumers and the outbox, then the pools.
+ */
+export async function runService(parts: ServiceParts): Promise<void> {
+  await parts.messaging.start();
+  await parts.app.listen({ host: parts.config.HOST, port: parts.config.PORT });
+  stopOnSignals(parts.logger, parts.config.SHUTDOWN_TIMEOUT_MS, [
+    { name: 'http', run: () => parts.app.close() },
+    { name: 'messaging', run: () => parts.messaging.stop() },
+    { name: 'database', run: () => parts.db.$disconnect() },
+    { name: 'tracing', run: () => parts.tracing.shutdown() },
+  ]);
 }

@@ -3,3 +3,4 @@ export * from './logger.js';
 export * from './errors.js';
 export * from './money.js';
 export * from './tracing.js';
+export * from './lifecycle.js';
