@@ -1,7 +1,7 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { findSchemaDrift } from '../src/db/drift.js';
 
 const adminUrl = process.env['PG_ADMIN_URL'] ?? 'postgres://eventflow:eventflow@127.0.0.1:5432/postgres';
@@ -41,13 +41,18 @@ CREATE INDEX "things_recent_idx" ON "things"("id") WHERE "code" <> '';
 ALTER TABLE "things" ADD CONSTRAINT "things_id_positive" CHECK ("id" > 0);
 `;
 
+const tempDirs: string[] = [];
+
 function project(prismaSchema: string, sql: string) {
   const dir = mkdtempSync(join(tmpdir(), 'drift-'));
+  tempDirs.push(dir);
   mkdirSync(join(dir, 'migrations', '20260101000000_init'), { recursive: true });
   writeFileSync(join(dir, 'schema.prisma'), prismaSchema);
   writeFileSync(join(dir, 'migrations', '20260101000000_init', 'migration.sql'), sql);
   return { adminUrl, schemaPath: join(dir, 'schema.prisma'), migrationsDir: join(dir, 'migrations') };
 }
+
+afterAll(() => tempDirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
 describe('findSchemaDrift', () => {
   it('finds nothing when the migrations build what the schema says', async () => {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -29,8 +29,11 @@ async function scratchDatabase(): Promise<string> {
   return url.toString();
 }
 
+const tempDirs: string[] = [];
+
 function migrationsDir(migrations: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'migrations-'));
+  tempDirs.push(dir);
   for (const [name, sql] of Object.entries(migrations)) {
     mkdirSync(join(dir, name));
     writeFileSync(join(dir, name, 'migration.sql'), sql);
@@ -39,6 +42,7 @@ function migrationsDir(migrations: Record<string, string>): string {
 }
 
 afterAll(async () => {
+  tempDirs.forEach((dir) => rmSync(dir, { recursive: true, force: true }));
   for (const name of scratch) await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
 });
 
