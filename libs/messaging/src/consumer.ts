@@ -2,7 +2,7 @@ import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { DecodedEvent, EventCodec, EventMetadata, EventPayloads, EventType } from '@eventflow/events';
 import { dlqTopicOf } from '@eventflow/events';
 import type { Logger } from '@eventflow/platform';
-import { PoisonMessageError, SpanKind, errorMessage, inSpan } from '@eventflow/platform';
+import { PoisonMessageError, RetryableError, SpanKind, errorMessage, inSpan } from '@eventflow/platform';
 import { eventProcessingDuration, eventsConsumed } from './metrics.js';
 import type { SqlExecutor, TransactionalDb } from './sql.js';
 
@@ -21,6 +21,11 @@ export type EventHandlers<TX> = {
 };
 
 export interface RetryPolicy {
+  /**
+   * Attempts for unexpected errors before a message is dead-lettered. Unbounded by default: a
+   * database or registry outage must delay processing, not divert money movements to a DLQ.
+   * RetryableError is always retried, since the handler itself decides when to stop waiting.
+   */
   maxAttempts: number;
   initialDelayMs: number;
   maxDelayMs: number;
@@ -39,9 +44,17 @@ export interface EventConsumerOptions<TX extends SqlExecutor> {
   onCommitted?: () => void;
 }
 
+/** Processing stopped without an outcome (shutdown or rebalance); never dead-lettered. */
+class AbandonedMessage extends Error {
+  constructor(cause: unknown) {
+    super(`processing abandoned: ${errorMessage(cause)}`, { cause });
+    this.name = 'AbandonedMessage';
+  }
+}
+
 export type ProcessOutcome = 'applied' | 'duplicate' | 'ignored' | 'dead-lettered';
 
-const defaultRetry: RetryPolicy = { maxAttempts: 8, initialDelayMs: 200, maxDelayMs: 10_000 };
+const defaultRetry: RetryPolicy = { maxAttempts: Number.POSITIVE_INFINITY, initialDelayMs: 200, maxDelayMs: 10_000 };
 
 const headersOf = (message: KafkaMessage): Record<string, string> =>
   Object.fromEntries(
@@ -189,11 +202,18 @@ export class EventConsumer<TX extends SqlExecutor> {
       try {
         return await fn(attempt);
       } catch (error) {
-        if (error instanceof PoisonMessageError || attempt >= this.retry.maxAttempts || this.stopping) throw error;
+        const exhausted = !(error instanceof RetryableError) && attempt >= this.retry.maxAttempts;
+        if (error instanceof PoisonMessageError || exhausted || this.stopping) throw error;
         const delay = Math.min(this.retry.initialDelayMs * 2 ** (attempt - 1), this.retry.maxDelayMs);
         log.warn({ err: error, attempt, delayMs: delay }, `processing failed, retrying: ${errorMessage(error)}`);
         await new Promise((resolve) => setTimeout(resolve, delay));
-        await heartbeat();
+        // A heartbeat that fails means the group is rebalancing: give the message up unprocessed
+        // (its offset is not resolved, so the partition's next owner receives it again).
+        try {
+          await heartbeat();
+        } catch (rebalance) {
+          throw new AbandonedMessage(rebalance);
+        }
       }
     }
   }
@@ -206,7 +226,9 @@ export class EventConsumer<TX extends SqlExecutor> {
     error: unknown,
     log: Logger,
   ): Promise<ProcessOutcome> {
-    if (this.stopping && !(error instanceof PoisonMessageError)) throw error; // leave it for the next run
+    // Shutting down or rebalancing: leave the message for the next run or the next owner.
+    if (error instanceof AbandonedMessage) throw error.cause;
+    if (this.stopping && !(error instanceof PoisonMessageError)) throw error;
     const dlq = dlqTopicOf(this.options.groupId);
     log.error({ err: error, dlq }, `message sent to the dead-letter topic: ${errorMessage(error)}`);
     await this.producer.send({

@@ -4,3 +4,4 @@ export * from './outbox.js';
 export * from './consumer.js';
 export * from './runtime.js';
 export * from './metrics.js';
+export * from './maintenance.js';

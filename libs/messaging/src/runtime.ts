@@ -4,6 +4,7 @@ import type { Logger } from '@eventflow/platform';
 import { stopOnSignals } from '@eventflow/platform';
 import { EventConsumer, type EventHandlers, type RetryPolicy } from './consumer.js';
 import { createKafka } from './kafka.js';
+import { pruneMessagingTables } from './maintenance.js';
 import { consumerLag, outboxBacklog, outboxOldestAge } from './metrics.js';
 import { OutboxRelay } from './outbox.js';
 import type { SqlExecutor, TransactionalDb } from './sql.js';
@@ -37,6 +38,7 @@ export class Messaging<TX extends SqlExecutor> {
   private readonly producer: Producer | undefined;
   private readonly admin: Admin;
   private metricsTimer: NodeJS.Timeout | undefined;
+  private pruneTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: MessagingOptions<TX>) {
     this.kafka = createKafka(options.service, options.brokers, options.logger);
@@ -70,6 +72,18 @@ export class Messaging<TX extends SqlExecutor> {
     // Backlog and lag cost queries, so they are refreshed on a timer rather than per scrape.
     this.metricsTimer = setInterval(() => void this.refreshMetrics().catch(() => undefined), 5_000);
     this.metricsTimer.unref();
+    // Published outbox rows and old processed ids are pruned hourly, so neither table grows forever.
+    this.pruneTimer = setInterval(() => void this.prune(), 60 * 60 * 1000);
+    this.pruneTimer.unref();
+  }
+
+  private async prune(): Promise<void> {
+    try {
+      const removed = await pruneMessagingTables(this.options.db, { outbox: Boolean(this.options.outbox), inbox: Boolean(this.options.consumer) });
+      this.options.logger.info(removed, 'pruned messaging tables');
+    } catch (error) {
+      this.options.logger.warn({ err: error }, 'pruning messaging tables failed');
+    }
   }
 
   async refreshMetrics(): Promise<void> {
@@ -95,6 +109,7 @@ export class Messaging<TX extends SqlExecutor> {
   /** Consumer first (it may still write to the outbox), then the relay flushes, then Kafka. */
   async stop(): Promise<void> {
     clearInterval(this.metricsTimer);
+    clearInterval(this.pruneTimer);
     await this.consumer?.stop();
     await this.relay?.stop();
     await this.producer?.disconnect();

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventCodec, dlqTopicOf, type UserCreated } from '@eventflow/events';
 import { RetryableError, createLogger } from '@eventflow/platform';
 import { stackSettings, waitFor } from '@eventflow/testing';
-import { EventConsumer, OutboxRelay, appendToOutbox, outboxRow, type SqlExecutor, type TransactionalDb } from '../src/index.js';
+import { EventConsumer, OutboxRelay, appendToOutbox, outboxRow, pruneMessagingTables, type SqlExecutor, type TransactionalDb } from '../src/index.js';
 
 // Real Kafka, registry and PostgreSQL; a scratch database holds the two tables the library uses.
 const settings = stackSettings();
@@ -107,11 +107,12 @@ describe('OutboxRelay', () => {
 });
 
 describe('EventConsumer', () => {
-  it('applies each event once, retries what may pass, and dead-letters poison while carrying on', async () => {
+  it('applies each event once, retries what may pass, and dead-letters poison and exhausted failures while carrying on', async () => {
     const topic = await newTopic();
     const groupId = `consumer-test-${randomUUID()}`;
     await admin.createTopics({ topics: [{ topic: dlqTopicOf(groupId), numPartitions: 1 }], waitForLeaders: true });
     const failuresLeft = new Map<string, number>();
+    const broken = userCreated();
     const consumer = new EventConsumer<SqlExecutor>({
       kafka,
       groupId,
@@ -122,6 +123,7 @@ describe('EventConsumer', () => {
       retry: { maxAttempts: 5, initialDelayMs: 10, maxDelayMs: 50 },
       handlers: {
         UserCreated: async (event: UserCreated, { tx, attempt }) => {
+          if (event.userId === broken.key) throw new Error('a bug: this handler always fails');
           const left = failuresLeft.get(event.userId) ?? 0;
           if (left > 0) {
             failuresLeft.set(event.userId, left - 1);
@@ -136,13 +138,24 @@ describe('EventConsumer', () => {
       const once = userCreated();
       const flaky = userCreated();
       failuresLeft.set(flaky.key, 2);
+      // RetryableError is retried past maxAttempts: the handler decides when to stop waiting.
+      const patient = userCreated();
+      failuresLeft.set(patient.key, 7);
       const last = userCreated();
       const encode = async (row: ReturnType<typeof userCreated>) => ({ key: row.key, value: await codec.encode('UserCreated', row.payload as UserCreated) });
       const producer = kafka.producer();
       await producer.connect();
       await producer.send({
         topic,
-        messages: [await encode(once), await encode(once), await encode(flaky), { key: 'x', value: Buffer.from('garbage') }, await encode(last)],
+        messages: [
+          await encode(once),
+          await encode(once),
+          await encode(flaky),
+          { key: 'x', value: Buffer.from('garbage') },
+          await encode(patient),
+          await encode(broken),
+          await encode(last),
+        ],
       });
       await producer.disconnect();
 
@@ -154,9 +167,34 @@ describe('EventConsumer', () => {
       const byEvent = (id: string) => rows.filter((r) => r.event_id === id);
       expect(byEvent(once.eventId)).toHaveLength(1);
       expect(byEvent(flaky.eventId)).toEqual([{ event_id: flaky.eventId, attempt: 3 }]);
-      expect(consumer.counts).toMatchObject({ applied: 3, duplicate: 1, 'dead-lettered': 1 });
+      expect(byEvent(patient.eventId)).toEqual([{ event_id: patient.eventId, attempt: 8 }]);
+      expect(byEvent(broken.eventId)).toEqual([]);
+      // The garbage as poison at once, the always-failing handler after its five attempts.
+      expect(consumer.counts).toMatchObject({ applied: 4, duplicate: 1, 'dead-lettered': 2 });
     } finally {
       await consumer.stop();
     }
+  });
+});
+
+describe('pruneMessagingTables', () => {
+  it('deletes published outbox rows and processed ids past retention, and nothing still needed', async () => {
+    const old = userCreated();
+    const recent = userCreated();
+    const unpublished = userCreated();
+    await db.$transaction((tx) => appendToOutbox(tx, old, recent, unpublished));
+    await pool.query(`UPDATE outbox_events SET published_at = now() - interval '8 days', created_at = now() - interval '8 days' WHERE event_id = $1`, [old.eventId]);
+    await pool.query(`UPDATE outbox_events SET published_at = now() WHERE event_id = $1`, [recent.eventId]);
+    await pool.query(`UPDATE outbox_events SET created_at = now() - interval '30 days' WHERE event_id = $1`, [unpublished.eventId]);
+    const [oldId, newId] = [randomUUID(), randomUUID()];
+    await pool.query(`INSERT INTO processed_events (consumer, event_id, event_type, processed_at) VALUES ('g', $1, 'X', now() - interval '15 days'), ('g', $2, 'X', now())`, [oldId, newId]);
+
+    const removed = await pruneMessagingTables(db, { outbox: true, inbox: true });
+    expect(removed.outbox).toBeGreaterThanOrEqual(1);
+    expect(removed.inbox).toBe(1);
+    const left = await pool.query<{ event_id: string }>('SELECT event_id FROM outbox_events WHERE event_id = ANY($1::uuid[])', [[old.eventId, recent.eventId, unpublished.eventId]]);
+    expect(left.rows.map((r) => r.event_id).sort()).toEqual([recent.eventId, unpublished.eventId].sort());
+    const inbox = await pool.query<{ event_id: string }>('SELECT event_id FROM processed_events WHERE event_id = ANY($1::uuid[])', [[oldId, newId]]);
+    expect(inbox.rows.map((r) => r.event_id)).toEqual([newId]);
   });
 });
