@@ -1,0 +1,48 @@
+# One image for the four services, the migration commands and topic provisioning; the Helm chart
+# runs it with a different command per component. Build: npm run images
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /src
+COPY package.json package-lock.json .puppeteerrc.cjs ./
+COPY apps/user-service/package.json apps/user-service/
+COPY apps/billing-service/package.json apps/billing-service/
+COPY apps/order-service/package.json apps/order-service/
+COPY apps/notification-service/package.json apps/notification-service/
+COPY apps/system-tests/package.json apps/system-tests/
+COPY libs/events/package.json libs/events/
+COPY libs/messaging/package.json libs/messaging/
+COPY libs/http/package.json libs/http/
+COPY libs/platform/package.json libs/platform/
+COPY libs/testing/package.json libs/testing/
+RUN npm ci --no-audit --no-fund
+COPY . .
+RUN NX_DAEMON=false npx nx run-many -t build --projects='@eventflow/*-service,@eventflow/events' --outputStyle=static
+
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build /src/package.json /src/package-lock.json ./
+COPY --from=build /src/apps/user-service/package.json apps/user-service/
+COPY --from=build /src/apps/billing-service/package.json apps/billing-service/
+COPY --from=build /src/apps/order-service/package.json apps/order-service/
+COPY --from=build /src/apps/notification-service/package.json apps/notification-service/
+COPY --from=build /src/apps/system-tests/package.json apps/system-tests/
+COPY --from=build /src/libs/events/package.json libs/events/
+COPY --from=build /src/libs/messaging/package.json libs/messaging/
+COPY --from=build /src/libs/http/package.json libs/http/
+COPY --from=build /src/libs/platform/package.json libs/platform/
+COPY --from=build /src/libs/testing/package.json libs/testing/
+# Production dependencies only; the workspace libraries are bundled into each dist/ already.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+COPY --from=build /src/apps/user-service/dist apps/user-service/dist
+COPY --from=build /src/apps/user-service/prisma/migrations apps/user-service/prisma/migrations
+COPY --from=build /src/apps/billing-service/dist apps/billing-service/dist
+COPY --from=build /src/apps/billing-service/prisma/migrations apps/billing-service/prisma/migrations
+COPY --from=build /src/apps/order-service/dist apps/order-service/dist
+COPY --from=build /src/apps/order-service/prisma/migrations apps/order-service/prisma/migrations
+COPY --from=build /src/apps/notification-service/dist apps/notification-service/dist
+COPY --from=build /src/apps/notification-service/prisma/migrations apps/notification-service/prisma/migrations
+COPY --from=build /src/libs/events/dist libs/events/dist
+USER 10001:10001
+CMD ["node", "apps/order-service/dist/main.js"]

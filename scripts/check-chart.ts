@@ -1,0 +1,158 @@
+/**
+ * Checks of the Helm chart that need no cluster: lint, render (default and HA values), validate
+ * every object against the Kubernetes API schemas of a pinned version offline, the environment
+ * contract between the chart and the services' config schemas, the ingress against the Postman
+ * collection, and that bad values are refused. Prints one line per check and a summary.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import type { TObject } from 'typebox';
+import { provisionConfigSchema } from '@eventflow/events';
+import { billingConfigSchema } from '../apps/billing-service/src/config.js';
+import { notificationConfigSchema } from '../apps/notification-service/src/config.js';
+import { orderConfigSchema } from '../apps/order-service/src/config.js';
+import { userConfigSchema } from '../apps/user-service/src/config.js';
+import { repoRoot } from './lib/system.js';
+
+const kubernetesVersion = '1.32.0';
+const chart = join(repoRoot, 'charts', 'eventflow');
+const testValues = join(chart, 'ci', 'test-values.yaml');
+const bin = execFileSync('bash', [join(repoRoot, 'scripts', 'install-helm.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+const helm = join(bin, 'helm');
+
+interface K8sObject {
+  kind: string;
+  metadata: { name: string; annotations?: Record<string, string> };
+  spec?: Record<string, unknown>;
+}
+type Container = { name: string; env?: Array<{ name: string }>; command?: string[] };
+
+const results: Array<{ name: string; ok: boolean; detail?: string }> = [];
+function check(name: string, run: () => string | void): void {
+  try {
+    const detail = run();
+    results.push({ name, ok: true, ...(detail ? { detail } : {}) });
+  } catch (error) {
+    results.push({ name, ok: false, detail: error instanceof Error ? error.message : String(error) });
+  }
+}
+function assert(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new Error(message);
+}
+
+function template(...args: string[]): string {
+  const result = spawnSync(helm, ['template', 'eventflow', chart, '--namespace', 'otus', ...args], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(result.stderr.trim());
+  return result.stdout;
+}
+const objects = (manifest: string): K8sObject[] =>
+  parseAllDocuments(manifest)
+    .map((d) => d.toJS() as K8sObject | null)
+    .filter((o): o is K8sObject => o !== null);
+
+const podSpec = (o: K8sObject) => (o.spec as { template: { spec: { containers: Container[]; initContainers?: Container[] } } }).template.spec;
+
+check('helm lint --strict', () => {
+  execFileSync(helm, ['lint', '--strict', chart, '-f', testValues], { encoding: 'utf8' });
+});
+
+const rendered: Record<string, string> = {};
+check('helm template with default values', () => {
+  rendered['default'] = template('-f', testValues);
+  return `${objects(rendered['default']).length} objects`;
+});
+check('helm template with values-ha.yaml', () => {
+  rendered['ha'] = template('-f', testValues, '-f', join(chart, 'values-ha.yaml'));
+  const kafka = objects(rendered['ha']).find((o) => o.kind === 'StatefulSet' && o.metadata.name.endsWith('-kafka'));
+  assert(kafka && (kafka.spec as { replicas: number }).replicas === 3, 'HA values must run three brokers');
+  const env = podSpec(kafka).containers[0]?.env as Array<{ name: string; value?: string }>;
+  const value = (n: string) => env.find((e) => e.name === n)?.value;
+  assert(value('KAFKA_MIN_INSYNC_REPLICAS') === '2' && value('KAFKA_DEFAULT_REPLICATION_FACTOR') === '3', 'HA values: replication 3, min.insync.replicas 2');
+  assert((value('KAFKA_CONTROLLER_QUORUM_VOTERS') ?? '').split(',').length === 3, 'HA values: three controller voters');
+  return 'three brokers, RF 3, min ISR 2';
+});
+
+for (const [name, manifest] of Object.entries(rendered)) {
+  check(`Kubernetes ${kubernetesVersion} schemas (strict), ${name} values`, () => {
+    const result = spawnSync(join(bin, 'kubernetes-validate'), ['--strict', '--quiet', '-k', kubernetesVersion, '-'], { input: manifest, encoding: 'utf8' });
+    assert(result.status === 0, `${result.stdout}${result.stderr}`.trim());
+    return `${objects(manifest).length} objects valid`;
+  });
+}
+
+const schemas: Record<string, TObject> = {
+  'user-service': userConfigSchema,
+  'billing-service': billingConfigSchema,
+  'order-service': orderConfigSchema,
+  'notification-service': notificationConfigSchema,
+};
+check('environment contract: each service gets every variable it requires and none it does not read', () => {
+  const deployments = objects(rendered['default'] ?? '').filter((o) => o.kind === 'Deployment');
+  const problems: string[] = [];
+  for (const [service, schema] of Object.entries(schemas)) {
+    const deployment = deployments.find((d) => d.metadata.name.endsWith(`-${service}`));
+    if (!deployment) {
+      problems.push(`${service}: no Deployment`);
+      continue;
+    }
+    const spec = podSpec(deployment);
+    const set = new Set((spec.containers.find((c) => c.name === service)?.env ?? []).map((e) => e.name));
+    const declared = new Set(Object.keys(schema.properties));
+    const required = Object.entries(schema.properties)
+      .filter(([, p]) => (p as { default?: unknown }).default === undefined)
+      .map(([k]) => k);
+    for (const name of required) if (!set.has(name)) problems.push(`${service}: ${name} is required but not set`);
+    for (const name of set) if (!declared.has(name) && !name.startsWith('OTEL_')) problems.push(`${service}: ${name} is set but not read`);
+    const provision = spec.initContainers?.find((c) => c.name === 'provision-topics');
+    for (const e of provision?.env ?? []) if (!(e.name in provisionConfigSchema.properties)) problems.push(`${service}: provisioning gets ${e.name}, which it does not read`);
+    const migrate = spec.initContainers?.find((c) => c.name === 'migrate');
+    if (migrate?.command?.join(' ') !== `node apps/${service}/dist/cli/migrate.js`) problems.push(`${service}: migration init container runs the wrong command`);
+  }
+  assert(problems.length === 0, problems.join('; '));
+  return `${Object.keys(schemas).length} services`;
+});
+
+const collection = JSON.parse(readFileSync(join(repoRoot, 'postman', 'eventflow.postman_collection.json'), 'utf8')) as {
+  variable: Array<{ key: string; value: string }>;
+};
+check('ingress: host and paths match the Postman collection and the services', () => {
+  const ingress = objects(rendered['default'] ?? '').find((o) => o.kind === 'Ingress');
+  assert(ingress, 'no Ingress rendered');
+  const spec = ingress.spec as {
+    ingressClassName: string;
+    rules: Array<{ host: string; http: { paths: Array<{ path: string; pathType: string; backend: { service: { name: string } } }> } }>;
+  };
+  const baseUrl = collection.variable.find((v) => v.key === 'baseUrl')?.value;
+  assert(baseUrl === 'arch.homework', `the collection's baseUrl starts as ${baseUrl}, not arch.homework`);
+  assert(spec.rules.length === 1 && spec.rules[0]?.host === baseUrl, `ingress host is ${spec.rules[0]?.host}, the collection calls ${baseUrl}`);
+  assert(spec.ingressClassName === 'nginx', 'ingressClassName must default to nginx');
+  const routes = Object.fromEntries(spec.rules[0].http.paths.map((p) => [p.path, p.backend.service.name.replace(/^eventflow-/, '')]));
+  const expected = { '/users': 'user-service', '/auth': 'user-service', '/billing': 'billing-service', '/orders': 'order-service', '/notifications': 'notification-service' };
+  assert(JSON.stringify(Object.entries(routes).sort()) === JSON.stringify(Object.entries(expected).sort()), `routes ${JSON.stringify(routes)}`);
+  return Object.keys(expected).join(' ');
+});
+
+check("the chart's copy of the Postman collection is the one in postman/", () => {
+  const original = readFileSync(join(repoRoot, 'postman', 'eventflow.postman_collection.json'), 'utf8');
+  const copy = readFileSync(join(chart, 'files', 'eventflow.postman_collection.json'), 'utf8');
+  assert(original === copy, 'charts/eventflow/files/eventflow.postman_collection.json differs: cp postman/eventflow.postman_collection.json charts/eventflow/files/');
+});
+
+const refused = (args: string[], expected: RegExp) => {
+  const result = spawnSync(helm, ['template', 'eventflow', chart, ...args], { encoding: 'utf8' });
+  assert(result.status !== 0, `helm template ${args.join(' ')} should have failed`);
+  assert(expected.test(result.stderr), `unexpected message: ${result.stderr.trim()}`);
+};
+check('bad values are refused with a clear message', () => {
+  refused(['-f', testValues, '--set', 'services.user.replicas=-1'], /replicas.*minimum|must be >= 1/i);
+  refused(['-f', testValues, '--set', 'kafka.image=apache/kafka:3.9.0'], /kafka.*image/i);
+  refused([], /auth/i);
+  refused(['-f', testValues, '--set', 'postgresql.enabled=false'], /postgresql.host is required/);
+});
+
+for (const r of results) console.log(`${r.ok ? 'ok  ' : 'FAIL'}  ${r.name}${r.detail ? `: ${r.detail}` : ''}`);
+const failed = results.filter((r) => !r.ok).length;
+console.log(`check-chart: ${results.length - failed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);
