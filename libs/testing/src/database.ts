@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { migrateDatabase } from '@eventflow/platform/db';
@@ -26,4 +27,14 @@ export async function scratchDatabase(migrationsDir: string): Promise<{ url: str
   url.pathname = `/${name}`;
   await migrateDatabase({ databaseUrl: url.toString(), migrationsDir });
   return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
+
+/** Differences between a service's schema.prisma and what its committed migrations build ([] = none). */
+export async function schemaDriftOf(serviceRoot: URL): Promise<string[]> {
+  const { findSchemaDrift } = await import('@eventflow/platform/drift');
+  return findSchemaDrift({
+    adminUrl: pgAdminUrl(),
+    schemaPath: fileURLToPath(new URL('prisma/schema.prisma', serviceRoot)),
+    migrationsDir: fileURLToPath(new URL('prisma/migrations', serviceRoot)),
+  });
 }

@@ -76,7 +76,7 @@ export function stackSettings() {
 }
 
 export { createTestTokens, type TestTokens } from './tokens.js';
-export { pgAdminUrl, scratchDatabase } from './database.js';
+export { pgAdminUrl, schemaDriftOf, scratchDatabase } from './database.js';
 
 /** An event envelope for tests that build events by hand. */
 export const eventMetadata = (eventType: string, occurredAt = Date.now(), producer = 'test') => ({
