@@ -51,7 +51,7 @@ describe('HTTP conventions', () => {
     const response = await post('{"amount": 5}', { authorization: `Bearer ${token}` });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({ amount: 5, by: 'u-1' });
-    expect(response.headers['x-request-id']).toBeTruthy();
+    expect(response.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it('answers every kind of bad request with an RFC 9457 problem', async () => {
