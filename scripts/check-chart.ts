@@ -27,7 +27,12 @@ interface K8sObject {
   metadata: { name: string; annotations?: Record<string, string> };
   spec?: Record<string, unknown>;
 }
-type Container = { name: string; env?: Array<{ name: string }>; command?: string[] };
+type Container = {
+  name: string;
+  env?: Array<{ name: string }>;
+  envFrom?: Array<{ configMapRef?: { name: string } }>;
+  command?: string[];
+};
 
 const results: Array<{ name: string; ok: boolean; detail?: string }> = [];
 function check(name: string, run: () => string | void): void {
@@ -51,6 +56,19 @@ const objects = (manifest: string): K8sObject[] =>
   parseAllDocuments(manifest)
     .map((d) => d.toJS() as K8sObject | null)
     .filter((o): o is K8sObject => o !== null);
+
+/** The variables a container gets: its own env plus the keys of every ConfigMap it takes whole. */
+function environmentOf(container: Container | undefined, all: K8sObject[]): Set<string> {
+  const names = new Set((container?.env ?? []).map((e) => e.name));
+  for (const source of container?.envFrom ?? []) {
+    const ref = source.configMapRef?.name;
+    if (!ref) continue;
+    const configMap = all.find((o) => o.kind === 'ConfigMap' && o.metadata.name === ref) as (K8sObject & { data?: Record<string, string> }) | undefined;
+    assert(configMap, `${container?.name}: envFrom names ConfigMap ${ref}, which the chart does not render`);
+    for (const key of Object.keys(configMap.data ?? {})) names.add(key);
+  }
+  return names;
+}
 
 const podSpec = (o: K8sObject) => (o.spec as { template: { spec: { containers: Container[]; initContainers?: Container[] } } }).template.spec;
 
@@ -89,7 +107,8 @@ const schemas: Record<string, TObject> = {
   'notification-service': notificationConfigSchema,
 };
 check('environment contract: each service gets every variable it requires and none it does not read', () => {
-  const deployments = objects(rendered['default'] ?? '').filter((o) => o.kind === 'Deployment');
+  const all = objects(rendered['default'] ?? '');
+  const deployments = all.filter((o) => o.kind === 'Deployment');
   const problems: string[] = [];
   for (const [service, schema] of Object.entries(schemas)) {
     const deployment = deployments.find((d) => d.metadata.name.endsWith(`-${service}`));
@@ -98,7 +117,7 @@ check('environment contract: each service gets every variable it requires and no
       continue;
     }
     const spec = podSpec(deployment);
-    const set = new Set((spec.containers.find((c) => c.name === service)?.env ?? []).map((e) => e.name));
+    const set = environmentOf(spec.containers.find((c) => c.name === service), all);
     const declared = new Set(Object.keys(schema.properties));
     const required = Object.entries(schema.properties)
       .filter(([, p]) => (p as { default?: unknown }).default === undefined)
@@ -106,9 +125,14 @@ check('environment contract: each service gets every variable it requires and no
     for (const name of required) if (!set.has(name)) problems.push(`${service}: ${name} is required but not set`);
     for (const name of set) if (!declared.has(name) && !name.startsWith('OTEL_')) problems.push(`${service}: ${name} is set but not read`);
     const provision = spec.initContainers?.find((c) => c.name === 'provision-topics');
-    for (const e of provision?.env ?? []) if (!(e.name in provisionConfigSchema.properties)) problems.push(`${service}: provisioning gets ${e.name}, which it does not read`);
-    const migrate = spec.initContainers?.find((c) => c.name === 'migrate');
-    if (migrate?.command?.join(' ') !== `node apps/${service}/dist/cli/migrate.js`) problems.push(`${service}: migration init container runs the wrong command`);
+    const provisioning = environmentOf(provision, all);
+    for (const name of provisioning) if (!(name in provisionConfigSchema.properties)) problems.push(`${service}: provisioning gets ${name}, which it does not read`);
+    for (const name of ['KAFKA_BROKERS', 'SCHEMA_REGISTRY_URL']) if (!provisioning.has(name)) problems.push(`${service}: provisioning lacks ${name}`);
+    // The init containers wrap the command in a retry loop while the infrastructure starts.
+    const runs = (c: Container | undefined, command: string) => (c?.command ?? []).join(' ').includes(`until ${command};`);
+    if (!runs(spec.initContainers?.find((c) => c.name === 'migrate'), `node apps/${service}/dist/cli/migrate.js`))
+      problems.push(`${service}: migration init container runs the wrong command`);
+    if (!runs(provision, 'node libs/events/dist/provision.js')) problems.push(`${service}: provisioning init container runs the wrong command`);
   }
   assert(problems.length === 0, problems.join('; '));
   return `${Object.keys(schemas).length} services`;
@@ -149,7 +173,8 @@ check('bad values are refused with a clear message', () => {
   refused(['-f', testValues, '--set', 'services.user.replicas=-1'], /replicas.*minimum|must be >= 1/i);
   refused(['-f', testValues, '--set', 'kafka.image=apache/kafka:3.9.0'], /kafka.*image/i);
   refused([], /auth/i);
-  refused(['-f', testValues, '--set', 'postgresql.enabled=false'], /postgresql.host is required/);
+  refused(['-f', testValues, '--set', 'kafka.replicationFactor=3'], /replicationFactor \(3\) cannot be larger than kafka.replicas \(1\)/);
+  refused(['-f', testValues, '--set', 'postgresql.enabled=false'], /postgresql\/host|postgresql\.host/);
 });
 
 for (const r of results) console.log(`${r.ok ? 'ok  ' : 'FAIL'}  ${r.name}${r.detail ? `: ${r.detail}` : ''}`);

@@ -4,6 +4,7 @@
 app.kubernetes.io/part-of: eventflow
 app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 helm.sh/chart: {{ .Chart.Name }}-{{ .Chart.Version }}
 {{- end -}}
 
@@ -32,13 +33,61 @@ helm.sh/chart: {{ .Chart.Name }}-{{ .Chart.Version }}
 
 {{- define "eventflow.authSecret" -}}{{ .Values.auth.existingSecret | default (printf "%s-auth" (include "eventflow.fullname" .)) }}{{- end -}}
 
+{{- /*
+A command run in an init container until it succeeds: PostgreSQL, Kafka and the registry start
+at the same time as the services, so the first attempts may find them not ready yet. A few
+seconds apart instead of Kubernetes' back-off, which grows to minutes. Args: list root command.
+*/ -}}
+{{- define "eventflow.retry" -}}
+{{- $root := index . 0 -}}{{- $command := index . 1 -}}
+- sh
+- -c
+- >-
+  i=1; until {{ $command }}; do
+  if [ "$i" -ge {{ $root.Values.startup.attempts }} ]; then echo "gave up after $i attempts: {{ $command }}" >&2; exit 1; fi;
+  echo "attempt $i failed, retrying in {{ $root.Values.startup.intervalSeconds }} s" >&2; i=$((i + 1)); sleep {{ $root.Values.startup.intervalSeconds }};
+  done
+{{- end -}}
+
 {{- /* Restricted pod security: what every container of the chart's own image runs with. */ -}}
 {{- define "eventflow.containerSecurity" -}}
 securityContext:
   runAsNonRoot: true
   runAsUser: 10001
+  runAsGroup: 10001
   allowPrivilegeEscalation: false
   readOnlyRootFilesystem: true
   capabilities: { drop: [ALL] }
   seccompProfile: { type: RuntimeDefault }
+{{- end -}}
+
+{{- /* The settings of one service that are not secret: its ConfigMap. Args: dict root component svc. */ -}}
+{{- define "eventflow.serviceConfig" -}}
+{{- $root := .root -}}{{- $component := .component -}}{{- $svc := .svc -}}
+HOST: "0.0.0.0"
+PORT: {{ $svc.port | quote }}
+LOG_LEVEL: {{ $root.Values.logLevel | quote }}
+KAFKA_BROKERS: {{ include "eventflow.kafkaBrokers" $root | quote }}
+SCHEMA_REGISTRY_URL: {{ include "eventflow.registryUrl" $root | quote }}
+JWT_ISSUER: {{ $root.Values.auth.issuer | quote }}
+JWT_AUDIENCE: {{ $root.Values.auth.audience | quote }}
+HTTP_BODY_LIMIT_BYTES: {{ $root.Values.http.bodyLimitBytes | quote }}
+SHUTDOWN_TIMEOUT_MS: {{ $root.Values.shutdownTimeoutMs | quote }}
+{{- if ne $component "notification" }}{{/* notification publishes no events: no outbox */}}
+OUTBOX_POLL_INTERVAL_MS: {{ $root.Values.outbox.pollIntervalMs | quote }}
+OUTBOX_BATCH_SIZE: {{ $root.Values.outbox.batchSize | quote }}
+{{- end }}
+{{- if eq $component "user" }}
+ACCESS_TOKEN_TTL_SECONDS: {{ $svc.accessTokenTtlSeconds | quote }}
+{{- end }}
+{{- if eq $component "billing" }}
+ACCOUNT_WAIT_MS: {{ $svc.accountWaitMs | quote }}
+{{- end }}
+{{- if eq $component "notification" }}
+RECIPIENT_WAIT_MS: {{ $svc.recipientWaitMs | quote }}
+{{- end }}
+{{- if $root.Values.tracing.enabled }}
+OTEL_TRACES_EXPORTER: otlp
+OTEL_EXPORTER_OTLP_ENDPOINT: {{ $root.Values.tracing.endpoint | quote }}
+{{- end }}
 {{- end -}}
