@@ -69,8 +69,10 @@ if (wanted('tests')) {
     stackUp();
     return true;
   });
+  // Never replayed from Nx's cache (which lives in ~/.nx, outside the clone): the integration and
+  // system tests exercise the running Kafka, registry and PostgreSQL, which no task input captures.
   await step('unit, integration and system tests (vitest)', () =>
-    nx('-t', 'test', '--parallel=1', '--', '--reporter=default', '--reporter=json', '--outputFile.json=.vitest-report.json'),
+    nx('-t', 'test', '--parallel=1', '--skip-nx-cache', '--', '--reporter=default', '--reporter=json', '--outputFile.json=.vitest-report.json'),
   );
 }
 
