@@ -155,7 +155,15 @@ export class EventConsumer<TX extends SqlExecutor> {
     const handler = this.options.handlers[event.type] as EventHandlers<TX>[EventType] | undefined;
     if (!handler) return this.count('ignored');
     const { metadata } = event.payload;
-    const eventLog = log.child({ eventType: event.type, eventId: metadata.eventId, correlationId: metadata.correlationId });
+    // From the root logger, not `log`: pino would write eventId twice (header and envelope).
+    const eventLog = this.options.logger.child({
+      topic,
+      partition,
+      offset: message.offset,
+      eventType: event.type,
+      eventId: metadata.eventId,
+      correlationId: metadata.correlationId,
+    });
     try {
       const applied = await this.withRetry(eventLog, heartbeat, (attempt) =>
         this.options.db.$transaction(

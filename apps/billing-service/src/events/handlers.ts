@@ -7,7 +7,10 @@ export const billingConsumerGroup = 'billing-service';
 /** What billing does with the events it consumes; each runs inside the inbox transaction. */
 export function billingHandlers(ledger: Ledger, producer: string): EventHandlers<Tx> {
   return {
-    UserCreated: (event, { tx }) => ledger.openAccount(tx, event),
+    UserCreated: async (event, { tx, logger }) => {
+      await ledger.openAccount(tx, event);
+      logger.info({ userId: event.userId }, 'account opened');
+    },
     OrderPlaced: async (event, { tx, metadata, logger }) => {
       const outcome = await ledger.chargeOrder(tx, event, {
         producer,

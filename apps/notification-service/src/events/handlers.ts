@@ -6,7 +6,10 @@ export const notificationConsumerGroup = 'notification-service';
 
 export function notificationHandlers(mailbox: Mailbox): EventHandlers<Tx> {
   return {
-    UserCreated: (event, { tx }) => mailbox.rememberRecipient(tx, event),
+    UserCreated: async (event, { tx, logger }) => {
+      await mailbox.rememberRecipient(tx, event);
+      logger.info({ userId: event.userId }, 'recipient recorded');
+    },
     OrderPaid: async (event, { tx, logger }) => {
       logger.info({ orderId: event.orderId, result: await mailbox.sendOrderOutcome(tx, event) }, 'success e-mail');
     },

@@ -36,6 +36,7 @@ export function userRoutes(app: HttpServer, users: Users, verify: TokenVerifier)
     async (request, reply) => {
       try {
         const user = await users.register(request.body, { correlationId: request.id });
+        request.log.info({ userId: user.id }, 'user registered');
         return reply.code(201).header('location', `/users/${user.id}`).send(user);
       } catch (error) {
         if (error instanceof EmailTakenError) throw HttpProblem.conflict('email-taken', 'E-mail already registered', error.message);
