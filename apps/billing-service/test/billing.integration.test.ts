@@ -44,7 +44,7 @@ beforeAll(async () => {
   app = await buildApp({
     logger: createLogger('billing-test', 'silent'),
     ledger,
-    verifyToken: await createTokenVerifier({ publicKeyPem: tokens.publicKeyPem, issuer: tokens.issuer, audience: tokens.audience }),
+    verifyToken: await createTokenVerifier(tokens),
     readiness: [],
     bodyLimit: 1_024,
   });

@@ -45,7 +45,7 @@ beforeAll(async () => {
   app = await buildApp({
     logger: createLogger('notification-test', 'silent'),
     mailbox,
-    verifyToken: await createTokenVerifier({ publicKeyPem: tokens.publicKeyPem, issuer: tokens.issuer, audience: tokens.audience }),
+    verifyToken: await createTokenVerifier(tokens),
     readiness: [],
     bodyLimit: 16_384,
   });

@@ -39,7 +39,7 @@ beforeAll(async () => {
   app = await buildApp({
     logger: createLogger('order-test', 'silent'),
     orders,
-    verifyToken: await createTokenVerifier({ publicKeyPem: tokens.publicKeyPem, issuer: tokens.issuer, audience: tokens.audience }),
+    verifyToken: await createTokenVerifier(tokens),
     readiness: [],
     bodyLimit: 1_024,
   });

@@ -26,7 +26,7 @@ beforeAll(async () => {
       },
     ],
   });
-  const verify = await createTokenVerifier({ publicKeyPem: tokens.publicKeyPem, issuer: tokens.issuer, audience: tokens.audience });
+  const verify = await createTokenVerifier(tokens);
   app.post(
     '/things',
     { preHandler: requireUser(verify), schema: { body: Type.Object({ amount: amountSchema('Amount.') }, { additionalProperties: false }) } },
@@ -82,7 +82,7 @@ describe('HTTP conventions', () => {
     const verify = await createTokenVerifier({ publicKeyPem: tokens.publicKeyPem, issuer: tokens.issuer, audience: 'someone-else' });
     await expect(verify(await tokens.tokenFor({ id: 'u', email: 'u@example.com' }))).rejects.toThrow();
     const otherKeys = createTestTokens();
-    const ours = await createTokenVerifier({ publicKeyPem: tokens.publicKeyPem, issuer: tokens.issuer, audience: tokens.audience });
+    const ours = await createTokenVerifier(tokens);
     await expect(ours(await otherKeys.tokenFor({ id: 'u', email: 'u@example.com' }))).rejects.toThrow();
   });
 
