@@ -15,6 +15,7 @@ COPY libs/messaging/package.json libs/messaging/
 COPY libs/http/package.json libs/http/
 COPY libs/platform/package.json libs/platform/
 COPY libs/testing/package.json libs/testing/
+COPY libs/system-harness/package.json libs/system-harness/
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN NX_DAEMON=false npx nx run-many -t build --projects='@eventflow/*-service,@eventflow/events' --outputStyle=static
@@ -33,6 +34,7 @@ COPY --from=build /src/libs/messaging/package.json libs/messaging/
 COPY --from=build /src/libs/http/package.json libs/http/
 COPY --from=build /src/libs/platform/package.json libs/platform/
 COPY --from=build /src/libs/testing/package.json libs/testing/
+COPY --from=build /src/libs/system-harness/package.json libs/system-harness/
 # Production dependencies only; the workspace libraries are bundled into each dist/ already.
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /src/apps/user-service/dist apps/user-service/dist

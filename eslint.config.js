@@ -13,7 +13,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['scripts/**/*.{ts,mjs}', '**/cli/**/*.ts', '**/scripts/**/*.ts', 'libs/platform/src/db/migrate.ts'],
+    files: ['scripts/**/*.{ts,mjs}', 'libs/system-harness/src/**/*.ts', '**/cli/**/*.ts', '**/scripts/**/*.ts', 'libs/platform/src/db/migrate.ts'],
     rules: { 'no-console': 'off' },
   },
   {

@@ -14,7 +14,7 @@ import { billingConfigSchema } from '../apps/billing-service/src/config.js';
 import { notificationConfigSchema } from '../apps/notification-service/src/config.js';
 import { orderConfigSchema } from '../apps/order-service/src/config.js';
 import { userConfigSchema } from '../apps/user-service/src/config.js';
-import { repoRoot } from './lib/system.js';
+import { repoRoot } from '@eventflow/system-harness';
 
 const kubernetesVersion = '1.32.0';
 const chart = join(repoRoot, 'charts', 'eventflow');

@@ -4,7 +4,7 @@
  * Without `--env-var baseUrl=...` it targets the collection's initial value, arch.homework.
  */
 import { spawnSync } from 'node:child_process';
-import { repoRoot } from './lib/system.js';
+import { repoRoot } from '@eventflow/system-harness';
 
 const args = ['newman', 'run', 'postman/eventflow.postman_collection.json', '--verbose', '--color', 'off', '--timeout-request', '15000', ...process.argv.slice(2)];
 console.log(`npx ${args.join(' ')}`);

@@ -11,7 +11,7 @@ import { buildApp as billingApp } from '../apps/billing-service/src/app.js';
 import { buildApp as notificationApp } from '../apps/notification-service/src/app.js';
 import { buildApp as orderApp } from '../apps/order-service/src/app.js';
 import { buildApp as userApp } from '../apps/user-service/src/app.js';
-import { repoRoot } from './lib/system.js';
+import { repoRoot } from '@eventflow/system-harness';
 
 // Only the routes are needed: the use cases are never called while the document is generated.
 const unused = {} as never;

@@ -4,7 +4,7 @@
  * routes like the Kubernetes ingress. Ctrl-C stops what this command started.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { gatewayPort, services, startSystem, repoRoot } from './lib/system.js';
+import { gatewayPort, services, startSystem, repoRoot } from '@eventflow/system-harness';
 
 function missingPrerequisites(): string[] {
   const problems: string[] = [];

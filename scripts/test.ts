@@ -7,7 +7,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot, stackUp, startSystem } from './lib/system.js';
+import { repoRoot, stackUp, startSystem } from '@eventflow/system-harness';
 
 interface StepResult {
   name: string;

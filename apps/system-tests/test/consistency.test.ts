@@ -4,7 +4,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventCodec, dlqTopicOf, topics, type OrderPlaced } from '@eventflow/events';
 import { waitFor } from '@eventflow/testing';
-import { stackEnv } from '../../../scripts/lib/system.js';
+import { stackEnv } from '@eventflow/system-harness';
 import { api, balanceOf, deposit, messagesAbout, newUser, placeOrder, waitForEmail, waitForFinalOrder, type TestUser } from './support.js';
 
 const stack = stackEnv();

@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node';
-import { startSystem, type RunningSystem } from '../../../scripts/lib/system.js';
+import { startSystem, type RunningSystem } from '@eventflow/system-harness';
 
 let system: RunningSystem | undefined;
 

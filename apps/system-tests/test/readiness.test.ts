@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '@eventflow/testing';
-import { repoRoot, stateDir } from '../../../scripts/lib/system.js';
+import { repoRoot, stateDir } from '@eventflow/system-harness';
 import { deposit, newUser, placeOrder, waitForFinalOrder } from './support.js';
 
 const ready = async (port: number) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { startReadyService, stopService } from '../../../scripts/lib/system.js';
+import { startReadyService, stopService } from '@eventflow/system-harness';
 import { balanceOf, deposit, newUser, orderOf, placeOrder, waitForEmail, waitForFinalOrder } from './support.js';
 
 describe('restarts lose nothing', () => {

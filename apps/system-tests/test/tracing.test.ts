@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '@eventflow/testing';
-import { stateDir } from '../../../scripts/lib/system.js';
+import { stateDir } from '@eventflow/system-harness';
 import { api, deposit, newUser, waitForEmail, waitForFinalOrder } from './support.js';
 
 /** A service's log lines (JSON, one per line) about one entity, e.g. field orderId = the order's id. */

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import proxy from '@fastify/http-proxy';
 
-export const repoRoot = new URL('../../', import.meta.url).pathname.replace(/\/$/, '');
+export const repoRoot = new URL('../../../', import.meta.url).pathname.replace(/\/$/, '');
 export const stateDir = join(repoRoot, '.stack');
 export const gatewayPort = Number(process.env['GATEWAY_PORT'] ?? 8080);
 
