@@ -94,6 +94,12 @@ if (wanted('newman')) {
   });
 }
 
+if (wanted('bench')) {
+  // Keeps the benchmark from rotting: a few seconds of load on the production builds; it asserts
+  // that every accepted order settles, never a speed (figures come from `npm run bench`).
+  await step('benchmark smoke (npm run bench -- --smoke)', () => sh('npx', ['tsx', 'scripts/bench/bench.ts', '--smoke']));
+}
+
 if (wanted('docs')) {
   await step('OpenAPI documents match the route schemas', () => sh('npx', ['tsx', 'scripts/openapi.ts', '--check']));
 }

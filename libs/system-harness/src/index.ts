@@ -144,18 +144,35 @@ const isAlive = (pid: number): boolean => {
   }
 };
 
+export interface StartOptions {
+  /**
+   * 'source' (default): the TypeScript sources through the tsx loader, as in development.
+   * 'build': the esbuild bundle apps/<name>/dist/main.js with NODE_ENV=production, as the
+   * container image runs it (the benchmark measures this; `nx run-many -t build` makes it).
+   */
+  mode?: 'source' | 'build';
+  /** Extra node flags, e.g. --cpu-prof. */
+  nodeArgs?: string[];
+}
+
 /**
- * Starts one service as a process (tsx, from source) logging to .stack/logs/<name>.log, with
- * its pid in .stack/run, so any process (a test worker, Ctrl-C handler) can stop or restart it.
+ * Starts one service as a process (tsx from source, or its production build) logging to
+ * .stack/logs/<name>.log, with its pid in .stack/run, so any process (a test worker, Ctrl-C
+ * handler) can stop or restart it.
  */
-export function startService(spec: ServiceSpec, env: Record<string, string>): RunningService {
+export function startService(spec: ServiceSpec, env: Record<string, string>, options: StartOptions = {}): RunningService {
   mkdirSync(join(stateDir, 'logs'), { recursive: true });
   mkdirSync(join(stateDir, 'run'), { recursive: true });
   const logFile = join(stateDir, 'logs', `${spec.name}.log`);
   const out = openSync(logFile, 'a');
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const build = options.mode === 'build';
+  if (build && !existsSync(join(serviceDir(spec.name), 'dist', 'main.js'))) {
+    throw new Error(`${spec.name} has no production build (apps/${spec.name}/dist/main.js): run npx nx run-many -t build`);
+  }
+  const entry = build ? ['dist/main.js'] : ['--import', 'tsx', 'src/main.ts'];
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...entry], {
     cwd: serviceDir(spec.name),
-    env: { PATH: process.env['PATH'] ?? '', NODE_ENV: 'development', ...env },
+    env: { PATH: process.env['PATH'] ?? '', NODE_ENV: build ? 'production' : 'development', ...env },
     stdio: ['ignore', out, out],
   });
   closeSync(out);

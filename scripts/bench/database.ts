@@ -1,0 +1,100 @@
+/**
+ * What the benchmark reads from PostgreSQL: the services' own timestamps (orders.created_at,
+ * orders.completed_at, messages.sent_at), the outbox backlog, and the server's commit and WAL
+ * counters. Connects as the stack's superuser so one pool per database is enough.
+ */
+import pg from 'pg';
+
+export const serviceDatabases = ['users', 'billing', 'orders', 'notifications'] as const;
+export type ServiceDatabase = (typeof serviceDatabases)[number];
+
+export class BenchDatabases {
+  private readonly pools = new Map<string, pg.Pool>();
+
+  constructor(private readonly adminUrl: string) {}
+
+  pool(database: string): pg.Pool {
+    let pool = this.pools.get(database);
+    if (!pool) {
+      const url = new URL(this.adminUrl);
+      url.pathname = `/${database}`;
+      pool = new pg.Pool({ connectionString: url.toString(), max: 2 });
+      this.pools.set(database, pool);
+    }
+    return pool;
+  }
+
+  async query<R extends pg.QueryResultRow>(database: string, sql: string, params: unknown[] = []): Promise<R[]> {
+    return (await this.pool(database).query<R>(sql, params)).rows;
+  }
+
+  /** Commits in the four service databases and WAL bytes of the whole server, so far. */
+  async counters(): Promise<{ commits: number; walBytes: number }> {
+    const [row] = await this.query<{ commits: string; wal_bytes: string }>(
+      'postgres',
+      `SELECT (SELECT sum(xact_commit) FROM pg_stat_database WHERE datname = ANY($1)) AS commits,
+              (SELECT wal_bytes FROM pg_stat_wal) AS wal_bytes`,
+      [serviceDatabases],
+    );
+    return { commits: Number(row?.commits ?? 0), walBytes: Number(row?.wal_bytes ?? 0) };
+  }
+
+  /** Unpublished outbox rows and the age of the oldest, per publishing database. */
+  async outboxBacklog(): Promise<Record<string, { count: number; oldestAgeMs: number }>> {
+    const result: Record<string, { count: number; oldestAgeMs: number }> = {};
+    for (const database of ['users', 'billing', 'orders']) {
+      const [row] = await this.query<{ count: string; age_ms: number | null }>(
+        database,
+        `SELECT count(*) AS count, (extract(epoch FROM now() - min(created_at)) * 1000)::float8 AS age_ms
+         FROM outbox_events WHERE published_at IS NULL`,
+      );
+      result[database] = { count: Number(row?.count ?? 0), oldestAgeMs: Math.round(row?.age_ms ?? 0) };
+    }
+    return result;
+  }
+
+  /** Orders of these users not yet settled (final state and e-mail stored). */
+  async unsettled(userIds: string[]): Promise<number> {
+    const [orders] = await this.query<{ count: string }>('orders', 'SELECT count(*) AS count FROM orders WHERE user_id = ANY($1::uuid[])', [userIds]);
+    const [mails] = await this.query<{ count: string }>(
+      'notifications',
+      'SELECT count(*) AS count FROM messages WHERE user_id = ANY($1::uuid[]) AND order_id IS NOT NULL',
+      [userIds],
+    );
+    return Number(orders?.count ?? 0) - Number(mails?.count ?? 0);
+  }
+
+  /** E-mails about these users' orders stored in [from, to): the settling rate's numerator. */
+  async settledBetween(userIds: string[], from: Date, to: Date): Promise<number> {
+    const [row] = await this.query<{ count: string }>(
+      'notifications',
+      'SELECT count(*) AS count FROM messages WHERE user_id = ANY($1::uuid[]) AND order_id IS NOT NULL AND sent_at >= $2 AND sent_at < $3',
+      [userIds, from, to],
+    );
+    return Number(row?.count ?? 0);
+  }
+
+  /** For each of these users' orders created in [from, to): ms from creation to final state and to e-mail (null if not yet). */
+  async latencies(userIds: string[], from: Date, to: Date): Promise<Array<{ toFinalMs: number | null; toEmailMs: number | null }>> {
+    const orders = await this.query<{ id: string; created_at: Date; completed_at: Date | null }>(
+      'orders',
+      'SELECT id, created_at, completed_at FROM orders WHERE user_id = ANY($1::uuid[]) AND created_at >= $2 AND created_at < $3',
+      [userIds, from, to],
+    );
+    const mails = await this.query<{ order_id: string; sent_at: Date }>(
+      'notifications',
+      'SELECT order_id, sent_at FROM messages WHERE order_id = ANY($1::uuid[])',
+      [orders.map((o) => o.id)],
+    );
+    const sentAt = new Map(mails.map((m) => [m.order_id, m.sent_at.getTime()]));
+    return orders.map((o) => {
+      const created = o.created_at.getTime();
+      const mail = sentAt.get(o.id);
+      return { toFinalMs: o.completed_at ? o.completed_at.getTime() - created : null, toEmailMs: mail === undefined ? null : mail - created };
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.pools.values()].map((pool) => pool.end()));
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * Load generators for POST /orders: open-loop (requests leave on a fixed schedule whatever the
+ * answers, as independent users behave) and closed-loop (N clients, each waiting for its answer).
+ */
+import { Agent, request } from 'node:http';
+
+export interface BenchUser {
+  id: string;
+  token: string;
+}
+
+export interface RequestRecord {
+  /** ms since the step started, when the request was due to leave. */
+  dueMs: number;
+  /** ms from the due time to the complete answer (includes any wait in the client). */
+  latencyMs: number;
+  status: number;
+}
+
+export interface LoadResult {
+  seconds: number;
+  records: RequestRecord[];
+  /** Transport errors (connection refused, reset, timeout), by message. */
+  errors: Record<string, number>;
+}
+
+const agent = new Agent({ keepAlive: true, maxSockets: 1024, maxFreeSockets: 256 });
+
+/** One POST /orders; resolves with the HTTP status, or rejects on a transport error. */
+export function postOrder(baseUrl: string, user: BenchUser, price: number, timeoutMs = 30_000): Promise<number> {
+  const body = JSON.stringify({ price });
+  const url = new URL('/orders', baseUrl);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        agent,
+        timeout: timeoutMs,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${user.token}` },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('client timeout')));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Sends `rate` orders per second for `seconds`, on schedule, cycling through the users. */
+export async function openLoop(options: { baseUrl: string; users: BenchUser[]; rate: number; seconds: number; price: number }): Promise<LoadResult> {
+  const { baseUrl, users, rate, seconds, price } = options;
+  const total = Math.round(rate * seconds);
+  const records: RequestRecord[] = [];
+  const errors: Record<string, number> = {};
+  const inFlight = new Set<Promise<void>>();
+  const started = performance.now();
+  let sent = 0;
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const elapsed = performance.now() - started;
+      // Everything due by now leaves now: a late timer never lowers the offered rate.
+      while (sent < total && (sent * 1000) / rate <= elapsed) {
+        const dueMs = (sent * 1000) / rate;
+        const user = users[sent % users.length] as BenchUser;
+        sent += 1;
+        const pending = postOrder(baseUrl, user, price)
+          .then((status) => {
+            records.push({ dueMs, latencyMs: performance.now() - started - dueMs, status });
+          })
+          .catch((error: Error) => {
+            errors[error.message] = (errors[error.message] ?? 0) + 1;
+          })
+          .finally(() => inFlight.delete(pending));
+        inFlight.add(pending);
+      }
+      if (sent >= total) resolve();
+      else setTimeout(tick, 2);
+    };
+    tick();
+  });
+  const seconds_ = (performance.now() - started) / 1000;
+  await Promise.all(inFlight);
+  return { seconds: seconds_, records, errors };
+}
+
+/** `connections` clients, each sending its next order as soon as the previous one is answered. */
+export async function closedLoop(options: { baseUrl: string; users: BenchUser[]; connections: number; seconds: number; price: number }): Promise<LoadResult> {
+  const { baseUrl, users, connections, seconds, price } = options;
+  const records: RequestRecord[] = [];
+  const errors: Record<string, number> = {};
+  const started = performance.now();
+  const endAt = started + seconds * 1000;
+  let next = 0;
+  const client = async () => {
+    while (performance.now() < endAt) {
+      const dueMs = performance.now() - started;
+      const user = users[next++ % users.length] as BenchUser;
+      try {
+        const status = await postOrder(baseUrl, user, price);
+        records.push({ dueMs, latencyMs: performance.now() - started - dueMs, status });
+      } catch (error) {
+        const message = (error as Error).message;
+        errors[message] = (errors[message] ?? 0) + 1;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: connections }, client));
+  return { seconds: (performance.now() - started) / 1000, records, errors };
+}
+
+export function percentile(sorted: number[], p: number): number | null {
+  if (sorted.length === 0) return null;
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[index] as number;
+}
+
+export const sortedNumbers = (values: number[]): number[] => [...values].sort((a, b) => a - b);
