@@ -5,3 +5,4 @@ export * from './consumer.js';
 export * from './runtime.js';
 export * from './metrics.js';
 export * from './maintenance.js';
+export * from './failures.js';

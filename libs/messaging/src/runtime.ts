@@ -2,7 +2,7 @@ import type { Admin, Kafka, Producer } from 'kafkajs';
 import { EventCodec, type EventType } from '@eventflow/events';
 import type { Logger } from '@eventflow/platform';
 import { stopOnSignals } from '@eventflow/platform';
-import { EventConsumer, type EventHandlers, type RetryPolicy } from './consumer.js';
+import { EventConsumer, type EventHandlers, type GroupTiming, type RetryPolicy } from './consumer.js';
 import { createKafka } from './kafka.js';
 import { pruneMessagingTables } from './maintenance.js';
 import { consumerLag, outboxBacklog, outboxOldestAge } from './metrics.js';
@@ -23,7 +23,7 @@ export interface MessagingOptions<TX extends SqlExecutor> {
   /** Present in services that publish events. */
   outbox?: { pollIntervalMs: number; batchSize: number; lockKey: number; publishes: EventType[] };
   /** Present in services that consume events. */
-  consumer?: { groupId: string; topics: string[]; handlers: EventHandlers<TX>; retry?: Partial<RetryPolicy> };
+  consumer?: { groupId: string; topics: string[]; handlers: EventHandlers<TX>; retry?: Partial<RetryPolicy>; group?: Partial<GroupTiming> };
 }
 
 /**
@@ -39,6 +39,7 @@ export class Messaging<TX extends SqlExecutor> {
   private readonly admin: Admin;
   private metricsTimer: NodeJS.Timeout | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
+  private started = false;
 
   constructor(private readonly options: MessagingOptions<TX>) {
     this.kafka = createKafka(options.service, options.brokers, options.logger);
@@ -75,6 +76,7 @@ export class Messaging<TX extends SqlExecutor> {
     // Published outbox rows and old processed ids are pruned hourly, so neither table grows forever.
     this.pruneTimer = setInterval(() => void this.prune(), 60 * 60 * 1000);
     this.pruneTimer.unref();
+    this.started = true;
   }
 
   private async prune(): Promise<void> {
@@ -120,6 +122,12 @@ export class Messaging<TX extends SqlExecutor> {
   readinessChecks(): Check[] {
     const checks: Check[] = [
       {
+        name: 'messaging',
+        check: async () => {
+          if (!this.started) throw new Error('connecting to Kafka and the registry');
+        },
+      },
+      {
         name: 'database',
         check: async () => {
           await this.options.db.$transaction((tx) => tx.$queryRawUnsafe('SELECT 1'));
@@ -141,10 +149,13 @@ export class Messaging<TX extends SqlExecutor> {
     ];
     if (this.consumer) {
       const consumer = this.consumer;
+      // The HTTP side does not need partitions: an instance that is still joining (the join
+      // waits for a dead member's session to expire) serves requests. A consumer kafkajs gave
+      // up on is another matter.
       checks.push({
-        name: 'consumerGroup',
+        name: 'consumer',
         check: async () => {
-          if (!consumer.joined) throw new Error('consumer has not joined its group');
+          if (consumer.failure) throw new Error(`consumer stopped: ${consumer.failure}`);
         },
       });
     }
@@ -162,11 +173,13 @@ export interface ServiceParts {
 }
 
 /**
- * Starts a service in the order that keeps its promises (Kafka side first, then HTTP), and stops
- * it in reverse on SIGTERM: no new requests, then consumers and the outbox, then the pools.
+ * Starts a service: HTTP first, so a (re)started instance answers within seconds, with
+ * /health/ready saying "not ready" until the database, Kafka and the registry are reachable
+ * (readiness is what gates traffic); then the Kafka side, whose consumer joins its group in the
+ * background. Stops in reverse on SIGTERM: no new requests, then consumers and the outbox, then
+ * the pools. A Kafka side that cannot start at all ends the process, for its supervisor to retry.
  */
 export async function runService(parts: ServiceParts): Promise<void> {
-  await parts.messaging.start();
   await parts.app.listen({ host: parts.config.HOST, port: parts.config.PORT });
   stopOnSignals(parts.logger, parts.config.SHUTDOWN_TIMEOUT_MS, [
     { name: 'http', run: () => parts.app.close() },
@@ -174,4 +187,5 @@ export async function runService(parts: ServiceParts): Promise<void> {
     { name: 'database', run: () => parts.db.$disconnect() },
     { name: 'tracing', run: () => parts.tracing.shutdown() },
   ]);
+  await parts.messaging.start();
 }

@@ -5,7 +5,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventCodec, dlqTopicOf, type UserCreated } from '@eventflow/events';
 import { RetryableError, createLogger } from '@eventflow/platform';
 import { stackSettings, waitFor } from '@eventflow/testing';
-import { EventConsumer, OutboxRelay, appendToOutbox, outboxRow, pruneMessagingTables, type SqlExecutor, type TransactionalDb } from '../src/index.js';
+import {
+  EventConsumer,
+  OutboxRelay,
+  appendToOutbox,
+  classifyFailure,
+  outboxRow,
+  pruneMessagingTables,
+  type SqlExecutor,
+  type TransactionalDb,
+} from '../src/index.js';
 
 // Real Kafka, registry and PostgreSQL; a scratch database holds the two tables the library uses.
 const settings = stackSettings();
@@ -174,6 +183,138 @@ describe('EventConsumer', () => {
     } finally {
       await consumer.stop();
     }
+  });
+});
+
+/** Reads a topic from the beginning until `count` messages have arrived. */
+async function readTopic(topic: string, count: number): Promise<Array<{ key: string | null; headers: Record<string, string> }>> {
+  const seen: Array<{ key: string | null; headers: Record<string, string> }> = [];
+  const reader = kafka.consumer({ groupId: `reader-${randomUUID()}` });
+  await reader.connect();
+  await reader.subscribe({ topic, fromBeginning: true });
+  await reader.run({
+    eachMessage: async ({ message }) =>
+      void seen.push({
+        key: message.key?.toString() ?? null,
+        headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)])),
+      }),
+  });
+  try {
+    await waitFor(`${count} message(s) on ${topic}`, async () => (seen.length >= count ? true : undefined));
+  } finally {
+    await reader.disconnect();
+  }
+  return seen;
+}
+
+describe('EventConsumer with invalid fields', () => {
+  it('dead-letters an event the database refuses as data at once, retries a serialization failure past maxAttempts, and keeps the partition flowing', async () => {
+    const topic = await newTopic();
+    const groupId = `consumer-poison-${randomUUID()}`;
+    await admin.createTopics({ topics: [{ topic: dlqTopicOf(groupId), numPartitions: 1 }], waitForLeaders: true });
+    const attempts = new Map<string, number>();
+    const consumer = new EventConsumer<SqlExecutor>({
+      kafka,
+      groupId,
+      topics: [topic],
+      codec,
+      db,
+      logger,
+      // One attempt for unclassified errors: a transient failure is retried regardless.
+      retry: { maxAttempts: 1, initialDelayMs: 10, maxDelayMs: 50 },
+      handlers: {
+        UserCreated: async (event: UserCreated, { tx, attempt }) => {
+          attempts.set(event.metadata.eventId, attempt);
+          if (event.name === 'serialization' && attempt < 3) {
+            await tx.$executeRawUnsafe(`DO $$ BEGIN RAISE EXCEPTION 'could not serialize access' USING ERRCODE = '40001'; END $$`);
+          }
+          // The user id is cast by the database, as the services' handlers do: 'not-a-uuid' is 22P02.
+          await tx.$executeRawUnsafe('INSERT INTO effects (event_id, attempt) VALUES ($1::uuid, $2)', event.userId, attempt);
+        },
+      },
+    });
+    await consumer.start();
+    try {
+      const poison = userCreated();
+      (poison.payload as { userId: string }).userId = 'not-a-uuid';
+      const serialization = userCreated();
+      (serialization.payload as { name: string }).name = 'serialization';
+      const after = userCreated();
+      const encode = async (row: ReturnType<typeof userCreated>) => ({
+        key: row.key,
+        value: await codec.encode('UserCreated', row.payload as UserCreated),
+        headers: { 'event-id': row.eventId },
+      });
+      const producer = kafka.producer();
+      await producer.connect();
+      await producer.send({ topic, messages: [await encode(poison), await encode(serialization), await encode(after)] });
+      await producer.disconnect();
+
+      await waitFor('the event after the poison one to be applied', async () => {
+        const { rows } = await pool.query('SELECT 1 FROM effects WHERE event_id = $1', [after.key]);
+        return rows.length > 0 ? true : undefined;
+      });
+      expect(attempts.get(poison.eventId)).toBe(1);
+      expect(attempts.get(serialization.eventId)).toBe(3);
+      expect(consumer.counts).toMatchObject({ applied: 2, 'dead-lettered': 1 });
+      const [dead] = await readTopic(dlqTopicOf(groupId), 1);
+      expect(dead?.headers).toMatchObject({ 'event-id': poison.eventId, 'dlq-error-kind': 'poison', 'dlq-attempt': '1', 'dlq-original-topic': topic });
+      expect(dead?.headers['dlq-error']).toMatch(/SQLSTATE 22P02/);
+    } finally {
+      await consumer.stop();
+    }
+  });
+});
+
+describe('classifyFailure on errors PostgreSQL really raises', () => {
+  const failureOf = async (sql: string, values: unknown[] = []) => {
+    try {
+      await pool.query(sql, values);
+    } catch (error) {
+      return classifyFailure(error);
+    }
+    throw new Error(`expected ${sql} to fail`);
+  };
+
+  it('data exceptions and not-null or check violations are poison', async () => {
+    await pool.query('CREATE TABLE IF NOT EXISTS constrained (id UUID NOT NULL, amount BIGINT NOT NULL CHECK (amount > 0))');
+    expect(await failureOf('SELECT $1::uuid', ['not-a-uuid'])).toEqual({ kind: 'poison', reason: 'SQLSTATE 22P02' });
+    expect(await failureOf('SELECT 9223372036854775807::bigint + 1')).toEqual({ kind: 'poison', reason: 'SQLSTATE 22003' });
+    expect(await failureOf('INSERT INTO constrained (id, amount) VALUES (NULL, 1)')).toEqual({ kind: 'poison', reason: 'SQLSTATE 23502' });
+    expect(await failureOf('INSERT INTO constrained (id, amount) VALUES (gen_random_uuid(), -5)')).toEqual({ kind: 'poison', reason: 'SQLSTATE 23514' });
+  });
+
+  it('a deadlock and a terminated connection are transient', async () => {
+    await pool.query('CREATE TABLE IF NOT EXISTS lockable (id INT PRIMARY KEY); INSERT INTO lockable VALUES (1), (2) ON CONFLICT DO NOTHING');
+    const [a, b] = [await pool.connect(), await pool.connect()];
+    try {
+      await a.query('BEGIN');
+      await b.query('BEGIN');
+      await a.query('SELECT * FROM lockable WHERE id = 1 FOR UPDATE');
+      await b.query('SELECT * FROM lockable WHERE id = 2 FOR UPDATE');
+      const outcomes = await Promise.allSettled([a.query('SELECT * FROM lockable WHERE id = 2 FOR UPDATE'), b.query('SELECT * FROM lockable WHERE id = 1 FOR UPDATE')]);
+      const deadlock = outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult | undefined;
+      expect(classifyFailure(deadlock?.reason)).toEqual({ kind: 'transient', reason: 'SQLSTATE 40P01' });
+    } finally {
+      await a.query('ROLLBACK');
+      await b.query('ROLLBACK');
+      a.release();
+      b.release();
+    }
+    const victim = await pool.connect();
+    const pid = (await victim.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    victim.on('error', () => undefined);
+    const terminated = victim.query('SELECT pg_sleep(10)').then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    await waitFor('the sleeping query to be visible', async () => {
+      const { rows } = await pool.query(`SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND query LIKE 'SELECT pg_sleep%'`, [pid]);
+      return rows.length > 0 ? true : undefined;
+    });
+    await pool.query('SELECT pg_terminate_backend($1)', [pid]);
+    expect(classifyFailure(await terminated).kind).toBe('transient');
+    victim.release(true);
   });
 });
 

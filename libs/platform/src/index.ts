@@ -4,3 +4,4 @@ export * from './errors.js';
 export * from './money.js';
 export * from './tracing.js';
 export * from './lifecycle.js';
+export * from './validation.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { maxBalance } from '@eventflow/platform';
-import { debit, deposit, shouldWaitForAccount } from './account.js';
+import { debit, deposit, orderPlacedProblems, shouldWaitForAccount, userCreatedProblems } from './account.js';
 
 describe('account rules', () => {
   it('adds a deposit to the balance', () => {
@@ -27,5 +27,20 @@ describe('account rules', () => {
   it('waits for a missing account only while the order is young', () => {
     expect(shouldWaitForAccount(1_000, 1_500, 1_000)).toBe(true);
     expect(shouldWaitForAccount(1_000, 2_000, 1_000)).toBe(false);
+  });
+});
+
+describe('event validation', () => {
+  const ok = { orderId: '00000000-0000-4000-8000-000000000001', userId: '00000000-0000-4000-8000-000000000002', price: 1500 };
+
+  it('accepts a well-formed OrderPlaced and UserCreated', () => {
+    expect(orderPlacedProblems(ok)).toEqual([]);
+    expect(userCreatedProblems({ userId: ok.userId })).toEqual([]);
+  });
+
+  it('refuses ids that are not UUIDs and prices that are not positive', () => {
+    expect(orderPlacedProblems({ ...ok, userId: 'bob', price: 0 })).toEqual(['userId is not a UUID: "bob"', 'price must be an integer in 1..10000000000, got 0']);
+    expect(orderPlacedProblems({ ...ok, price: -100 })).toHaveLength(1);
+    expect(userCreatedProblems({ userId: '' })).toEqual(['userId is not a UUID: ""']);
   });
 });

@@ -1,4 +1,4 @@
-import { maxBalance } from '@eventflow/platform';
+import { check, maxAmount, maxBalance, problemsOf } from '@eventflow/platform';
 
 /**
  * The rules of an account, free of storage and transport: given the balance (read under a row
@@ -31,3 +31,9 @@ function assertPositive(amount: bigint): void {
 export function shouldWaitForAccount(eventOccurredAt: number, now: number, waitMs: number): boolean {
   return now - eventOccurredAt < waitMs;
 }
+
+/** What makes an event usable by billing; anything else is dead-lettered rather than retried. */
+export const userCreatedProblems = (event: { userId: string }): string[] => problemsOf(check.uuid('userId', event.userId));
+
+export const orderPlacedProblems = (event: { orderId: string; userId: string; price: number }): string[] =>
+  problemsOf(check.uuid('orderId', event.orderId), check.uuid('userId', event.userId), check.positiveMinorUnits('price', event.price, maxAmount));

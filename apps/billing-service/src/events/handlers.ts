@@ -1,5 +1,7 @@
 import type { EventHandlers } from '@eventflow/messaging';
+import { rejectInvalid } from '@eventflow/platform';
 import type { Ledger } from '../application/ledger.js';
+import { orderPlacedProblems, userCreatedProblems } from '../domain/account.js';
 import type { Tx } from '../persistence/prisma.js';
 
 export const billingConsumerGroup = 'billing-service';
@@ -8,10 +10,12 @@ export const billingConsumerGroup = 'billing-service';
 export function billingHandlers(ledger: Ledger, producer: string): EventHandlers<Tx> {
   return {
     UserCreated: async (event, { tx, logger }) => {
+      rejectInvalid('UserCreated', userCreatedProblems(event));
       await ledger.openAccount(tx, event);
       logger.info({ userId: event.userId }, 'account opened');
     },
     OrderPlaced: async (event, { tx, metadata, logger }) => {
+      rejectInvalid('OrderPlaced', orderPlacedProblems(event));
       const outcome = await ledger.chargeOrder(tx, event, {
         producer,
         correlationId: metadata.correlationId,

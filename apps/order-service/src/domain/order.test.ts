@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isFinal, settle } from './order.js';
+import { isFinal, paymentOutcomeProblems, settle } from './order.js';
 
 describe('order settlement', () => {
   it('a confirmed payment makes a pending order PAID', () => {
@@ -17,5 +17,22 @@ describe('order settlement', () => {
 
   it('only PENDING_PAYMENT is not final', () => {
     expect([isFinal('PENDING_PAYMENT'), isFinal('PAID'), isFinal('PAYMENT_FAILED')]).toEqual([false, true, true]);
+  });
+});
+
+describe('payment outcome validation', () => {
+  const ok = { orderId: '00000000-0000-4000-8000-000000000001', userId: '00000000-0000-4000-8000-000000000002', amount: 700 };
+
+  it('accepts a well-formed outcome and every reason of the schema', () => {
+    expect(paymentOutcomeProblems(ok)).toEqual([]);
+    for (const reason of ['INSUFFICIENT_FUNDS', 'ACCOUNT_NOT_FOUND', 'UNKNOWN']) expect(paymentOutcomeProblems({ ...ok, reason })).toEqual([]);
+  });
+
+  it('refuses an id that is not a UUID, a non-positive amount and an unknown reason', () => {
+    expect(paymentOutcomeProblems({ ...ok, orderId: '42', amount: -1, reason: 'CARD_STOLEN' })).toEqual([
+      'orderId is not a UUID: "42"',
+      'amount must be an integer in 1..10000000000, got -1',
+      'reason must be one of INSUFFICIENT_FUNDS, ACCOUNT_NOT_FOUND, UNKNOWN, got "CARD_STOLEN"',
+    ]);
   });
 });

@@ -1,3 +1,6 @@
+import type { PaymentFailureReason } from '@eventflow/events';
+import { check, maxAmount, problemsOf } from '@eventflow/platform';
+
 export type OrderStatus = 'PENDING_PAYMENT' | 'PAID' | 'PAYMENT_FAILED';
 
 export type PaymentOutcome = { kind: 'succeeded' } | { kind: 'failed'; reason: string };
@@ -12,3 +15,16 @@ export function settle(status: OrderStatus, outcome: PaymentOutcome): { changed:
 }
 
 export const isFinal = (status: OrderStatus): boolean => status !== 'PENDING_PAYMENT';
+
+/** The failure reasons of the PaymentFailed schema; an Avro reader maps a newer producer's reason to UNKNOWN. */
+export const paymentFailureReasons = ['INSUFFICIENT_FUNDS', 'ACCOUNT_NOT_FOUND', 'UNKNOWN'] as const satisfies readonly PaymentFailureReason[];
+
+/** What makes a payment outcome usable by order-service; anything else is dead-lettered rather than retried. */
+export function paymentOutcomeProblems(event: { orderId: string; userId: string; amount: number; reason?: string }): string[] {
+  return problemsOf(
+    check.uuid('orderId', event.orderId),
+    check.uuid('userId', event.userId),
+    check.positiveMinorUnits('amount', event.amount, maxAmount),
+    event.reason === undefined ? undefined : check.oneOf('reason', event.reason, paymentFailureReasons),
+  );
+}
