@@ -31,6 +31,7 @@ const paid = (userId: string, price = 1_234, occurredAt = Date.now()): OrderPaid
   userId,
   price,
   paidAt: occurredAt,
+  balanceAfter: null,
 });
 const failed = (userId: string): OrderPaymentFailed => ({
   metadata: metadata('OrderPaymentFailed'),
@@ -66,6 +67,15 @@ describe('mailbox on PostgreSQL', () => {
     expect(items).toHaveLength(1);
     expect(items[0]).toMatchObject({ kind: 'ORDER_PAID', recipient: user.email, amount: 1_234, orderId: event.orderId });
     expect(items[0]?.body).toContain('12.34');
+  });
+
+  it('tells the balance after the charge when OrderPaid carries it (version 2), not when it is an older event', async () => {
+    const user = await recipient();
+    const [newer, older] = [{ ...paid(user.id), balanceAfter: 8_766 }, paid(user.id)];
+    for (const event of [newer, older]) await db.$transaction((tx) => mailbox.sendOrderOutcome(tx, event));
+    const bodyOf = async (orderId: string) => (await mailbox.list(user.id, { orderId, limit: 1, offset: 0 })).items[0]?.body;
+    expect(await bodyOf(newer.orderId)).toContain('Your balance is now 87.66.');
+    expect(await bodyOf(older.orderId)).not.toContain('balance');
   });
 
   it('stores a failure e-mail that says why', async () => {

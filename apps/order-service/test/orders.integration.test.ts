@@ -78,6 +78,14 @@ describe('orders on PostgreSQL', () => {
     expect((await outboxFor(order.id)).map((r) => r.event_type)).toEqual(['OrderPlaced', 'OrderPaid']);
   });
 
+  it("carries billing's balance after the charge into OrderPaid (schema version 2)", async () => {
+    const userId = randomUUID();
+    const { order } = await orders.place(userId, 300, context);
+    await db.$transaction((tx) => orders.settle(tx, { ...succeeded(order.id, userId, 300), balanceAfter: 4_200 }, { kind: 'succeeded' }, context));
+    const [paid] = await db.$queryRaw<Array<{ balance_after: unknown }>>`SELECT payload->'balanceAfter' AS balance_after FROM outbox_events WHERE payload->>'orderId' = ${order.id} AND event_type = 'OrderPaid'`;
+    expect(paid?.balance_after).toBe(4_200);
+  });
+
   it('records the failure reason of a refused payment', async () => {
     const userId = randomUUID();
     const { order } = await orders.place(userId, 300, context);

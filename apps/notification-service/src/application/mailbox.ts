@@ -60,7 +60,7 @@ export class Mailbox {
     }
     const paid = 'paidAt' in event;
     const email = paid
-      ? orderPaidEmail(recipient.name, event.orderId, event.price)
+      ? orderPaidEmail(recipient.name, event.orderId, event.price, event.balanceAfter)
       : orderPaymentFailedEmail(recipient.name, event.orderId, event.price, event.reason);
     await tx.message.create({
       data: {

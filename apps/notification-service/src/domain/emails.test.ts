@@ -13,6 +13,11 @@ describe('e-mail wording', () => {
     expect(email.body).toContain('15.00');
   });
 
+  it('the success e-mail tells the balance when the event carries it (OrderPaid version 2), and nothing when it does not', () => {
+    expect(orderPaidEmail('Ada', 'o-1', 1500, 8_500).body).toContain('Your balance is now 85.00.');
+    expect(orderPaidEmail('Ada', 'o-1', 1500, null).body).not.toContain('balance');
+  });
+
   it('the failure e-mail explains a known reason in words', () => {
     const email = orderPaymentFailedEmail('Ada', 'o-2', 99_999, 'INSUFFICIENT_FUNDS');
     expect(email.subject).toBe('Order o-2 could not be paid');

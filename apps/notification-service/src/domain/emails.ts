@@ -11,10 +11,12 @@ export function formatAmount(minorUnits: number): string {
   return `${sign}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
 }
 
-export function orderPaidEmail(name: string, orderId: string, price: number): Email {
+/** `balanceAfter` is null for OrderPaid events written before the field existed (schema version 1). */
+export function orderPaidEmail(name: string, orderId: string, price: number, balanceAfter: number | null = null): Email {
+  const balance = balanceAfter === null ? '' : ` Your balance is now ${formatAmount(balanceAfter)}.`;
   return {
     subject: `Order ${orderId} is paid`,
-    body: `Hello ${name},\n\nthank you! Your order ${orderId} for ${formatAmount(price)} has been paid and is on its way.\n`,
+    body: `Hello ${name},\n\nthank you! Your order ${orderId} for ${formatAmount(price)} has been paid and is on its way.${balance}\n`,
   };
 }
 

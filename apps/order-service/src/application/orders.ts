@@ -88,7 +88,7 @@ export class Orders {
     const base = { orderId: order.id, userId: order.userId, price: toMinorUnits(order.price) };
     const final =
       outcome.kind === 'succeeded'
-        ? outboxRow('OrderPaid', { ...base, paidAt: now.getTime() }, context)
+        ? outboxRow('OrderPaid', { ...base, paidAt: now.getTime(), balanceAfter: 'balanceAfter' in event ? event.balanceAfter : null }, context)
         : outboxRow('OrderPaymentFailed', { ...base, reason: outcome.reason, failedAt: now.getTime() }, context);
     await appendToOutbox(tx, final);
     ordersSettled.inc({ status: result.status });
