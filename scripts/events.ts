@@ -4,12 +4,21 @@
  *
  *   npm run events -- tail <topic> [--from-beginning] [--max N] [--idle-seconds S]
  *   npm run events -- dlq [billing-service|order-service|notification-service]
+ *   npm run events -- replay <group>.dlq (--event-id ID [--event-id ID…] | --all) [--dry-run]
  *
- * Reads KAFKA_BROKERS and SCHEMA_REGISTRY_URL (defaults: the local stack). It joins a throwaway
- * consumer group, so it never moves the services' offsets.
+ * Reads KAFKA_BROKERS and SCHEMA_REGISTRY_URL (defaults: the local stack). tail and dlq join a
+ * throwaway consumer group, so they never move the services' offsets.
+ *
+ * replay re-publishes dead letters to their original topic with their original key, value,
+ * headers and event id; the dlq-* headers are dropped and `dead-letter-attempt` carries how often
+ * the event was dead-lettered, so one that fails again comes back with dlq-attempt one higher.
+ * The consumer's inbox makes a replay of an event that already took effect a no-op. What was
+ * replayed is remembered in Kafka by the consumer group `eventflow-replay.<group>.dlq`: its
+ * committed offset is the end of the replayed prefix, its commit metadata lists the replayed
+ * offsets past it, so no later run re-publishes an entry twice.
  */
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
+import { Kafka, logLevel, type IHeaders, type KafkaMessage } from 'kafkajs';
 import { EventCodec, consumerGroups, dlqTopicOf } from '@eventflow/events';
 
 const brokers = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',');
@@ -70,13 +79,152 @@ async function tail(topics: string[], options: { fromBeginning: boolean; max: nu
   console.error(`${seen} message(s)`);
 }
 
+/** Replayed offsets of one DLQ partition: all below `prefixEnd`, and `beyond`. Stored as "prefixEnd" + metadata "[o1,o2…]". */
+interface ReplayState {
+  prefixEnd: number;
+  beyond: Set<number>;
+}
+
+const replayGroupOf = (dlq: string) => `eventflow-replay.${dlq}`;
+
+function advance(state: ReplayState): { offset: string; metadata: string } {
+  while (state.beyond.delete(state.prefixEnd)) state.prefixEnd += 1;
+  return { offset: String(state.prefixEnd), metadata: JSON.stringify([...state.beyond].sort((a, b) => a - b)) };
+}
+
+interface DeadLetter {
+  partition: number;
+  offset: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, string>;
+}
+
+async function replay(dlq: string, options: { eventIds: string[]; all: boolean; dryRun: boolean }): Promise<void> {
+  const kafka = new Kafka({ clientId: 'eventflow-replay', brokers, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  const groupId = replayGroupOf(dlq);
+  let entries: DeadLetter[] = [];
+  const states = new Map<number, ReplayState>();
+  const consumer = kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
+  try {
+    if (!(await admin.listTopics()).includes(dlq)) throw new Error(`no topic ${dlq}; dead-letter topics are <consumer group>.dlq`);
+    const ends = await admin.fetchTopicOffsets(dlq);
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [dlq] });
+    for (const { partition, offset, metadata } of committed?.partitions ?? []) {
+      const low = Number(ends.find((e) => e.partition === partition)?.low ?? 0);
+      let beyond: number[] = [];
+      try {
+        beyond = metadata ? (JSON.parse(metadata) as number[]) : [];
+      } catch {
+        // metadata written by something else: only the offset counts
+      }
+      states.set(partition, { prefixEnd: Math.max(Number(offset) < 0 ? 0 : Number(offset), low), beyond: new Set(beyond) });
+    }
+    for (const { partition, low } of ends) if (!states.has(partition)) states.set(partition, { prefixEnd: Number(low), beyond: new Set() });
+    const pending = ends.filter(({ partition, high }) => Number(high) > (states.get(partition)?.prefixEnd ?? 0));
+
+    // Read from the replay group's committed offsets up to the end as of now.
+    if (pending.length > 0) {
+      const target = new Map(pending.map(({ partition, high }) => [partition, Number(high)]));
+      let finish: () => void = () => {};
+      const done = new Promise<void>((resolve) => (finish = resolve));
+      await consumer.connect();
+      await consumer.subscribe({ topic: dlq, fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachMessage: async ({ partition, message }) => {
+          const offset = Number(message.offset);
+          if (offset < (target.get(partition) ?? 0)) {
+            entries.push({ partition, offset, key: message.key, value: message.value, headers: headersOf(message) });
+          }
+          if (offset + 1 >= (target.get(partition) ?? 0)) target.delete(partition);
+          if (target.size === 0) finish();
+        },
+      });
+      const timeout = setTimeout(finish, 60_000);
+      await done;
+      clearTimeout(timeout);
+      if (target.size > 0) throw new Error(`could not read ${dlq} to its end within 60 s (partitions ${[...target.keys()].join(', ')} unread)`);
+      consumer.pause([{ topic: dlq }]);
+    }
+    entries = entries.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
+
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    if (!options.dryRun) await producer.connect();
+    const report: Array<Record<string, string | number>> = [];
+    const replayedNow = new Map<number, number[]>();
+    for (const entry of entries) {
+      const state = states.get(entry.partition)!;
+      const h = entry.headers;
+      const eventId = h['event-id'] ?? '';
+      const selected = options.all || options.eventIds.includes(eventId);
+      const already = entry.offset < state.prefixEnd || state.beyond.has(entry.offset);
+      const originalTopic = h['dlq-original-topic'];
+      let action: string;
+      if (!selected) action = 'skipped (not selected)';
+      else if (already) action = 'already replayed';
+      else if (!originalTopic) action = 'skipped (no dlq-original-topic header)';
+      else if (options.dryRun) action = `would replay to ${originalTopic}`;
+      else {
+        const headers: IHeaders = Object.fromEntries(Object.entries(h).filter(([name]) => !name.startsWith('dlq-')));
+        headers['dead-letter-attempt'] = h['dlq-attempt'] ?? '1';
+        headers['replayed-from'] = `${dlq}:${entry.partition}:${entry.offset}`;
+        await producer.send({ topic: originalTopic, acks: -1, messages: [{ key: entry.key, value: entry.value, headers }] });
+        replayedNow.set(entry.partition, [...(replayedNow.get(entry.partition) ?? []), entry.offset]);
+        action = `replayed to ${originalTopic}`;
+      }
+      report.push({
+        partition: entry.partition,
+        offset: entry.offset,
+        eventId,
+        eventType: h['event-type'] ?? '?',
+        attempt: h['dlq-attempt'] ?? '1',
+        kind: h['dlq-error-kind'] ?? '?',
+        error: (h['dlq-error'] ?? '').slice(0, 120),
+        action,
+      });
+    }
+    if (!options.dryRun) await producer.disconnect();
+    // Remember what was replayed before saying so.
+    if (replayedNow.size > 0) {
+      await consumer.commitOffsets(
+        [...replayedNow].map(([partition, offsets]) => {
+          const state = states.get(partition)!;
+          offsets.forEach((o) => state.beyond.add(o));
+          return { topic: dlq, partition, ...advance(state) };
+        }),
+      );
+    }
+    for (const line of report) console.log(JSON.stringify(line));
+    const count = (prefix: string) => report.filter((r) => String(r.action).startsWith(prefix)).length;
+    const missing = options.eventIds.filter((id) => !entries.some((e) => e.headers['event-id'] === id));
+    console.error(
+      `${dlq}: ${entries.length} dead letter(s) read; ${count('replayed')} replayed, ${count('would replay')} would be replayed (dry run), ` +
+        `${count('already replayed')} already replayed earlier, ${count('skipped')} skipped` +
+        (missing.length > 0 ? `; not found: ${missing.join(', ')}` : ''),
+    );
+    if (missing.length > 0) process.exitCode = 1;
+  } finally {
+    await consumer.disconnect();
+    await admin.disconnect();
+  }
+}
+
 if (command === 'tail' && rest[0] && !rest[0].startsWith('--')) {
   await tail([rest[0]], { fromBeginning: flag('from-beginning'), max: option('max', Infinity), idleSeconds: option('idle-seconds', 0), decode: true });
 } else if (command === 'dlq') {
   const groups = rest[0] && !rest[0].startsWith('--') ? [rest[0]] : Object.values(consumerGroups);
   // Dead letters keep the original bytes; they are shown decoded when possible, raw when not.
   await tail(groups.map(dlqTopicOf), { fromBeginning: true, max: option('max', Infinity), idleSeconds: option('idle-seconds', 5), decode: true });
+} else if (command === 'replay' && rest[0]?.endsWith('.dlq') && (flag('all') || rest.includes('--event-id'))) {
+  const eventIds = rest.flatMap((arg, i) => (arg === '--event-id' && rest[i + 1] ? [rest[i + 1]!] : []));
+  await replay(rest[0], { eventIds, all: flag('all'), dryRun: flag('dry-run') });
 } else {
-  console.error('usage: npm run events -- tail <topic> [--from-beginning] [--max N] [--idle-seconds S] | dlq [group] [--idle-seconds S]');
+  console.error(
+    'usage: npm run events -- tail <topic> [--from-beginning] [--max N] [--idle-seconds S] | dlq [group] [--idle-seconds S]\n' +
+      '       npm run events -- replay <group>.dlq (--event-id ID… | --all) [--dry-run]',
+  );
   process.exit(2);
 }
