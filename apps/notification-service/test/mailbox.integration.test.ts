@@ -7,6 +7,7 @@ import { PoisonMessageError, RetryableError, createLogger } from '@eventflow/pla
 import { createTestTokens, eventMetadata, scratchDatabase, waitFor } from '@eventflow/testing';
 import { buildApp } from '../src/app.js';
 import { Mailbox } from '../src/application/mailbox.js';
+import { notificationHandlers } from '../src/events/handlers.js';
 import { createDb, type Db } from '../src/persistence/prisma.js';
 
 // A migrated scratch database on the real PostgreSQL; no Kafka needed at this level.
@@ -93,6 +94,37 @@ describe('mailbox on PostgreSQL', () => {
     now = event.metadata.occurredAt + 60_000;
     await expect(db.$transaction((tx) => mailbox.sendOrderOutcome(tx, event))).rejects.toBeInstanceOf(PoisonMessageError);
     now = Date.now();
+  });
+
+  it('keeps the first recipient when UserCreated is replayed with a new event id', async () => {
+    const handlers = notificationHandlers(mailbox);
+    const logger = createLogger('notification-test', 'silent');
+    const userId = randomUUID();
+    const original: UserCreated = { metadata: metadata('UserCreated'), userId, email: 'first@example.com', name: 'First', createdAt: Date.now() };
+    // A replay (or a buggy producer) publishes the same user again under a new event id, so the inbox lets it through.
+    const replayed: UserCreated = { ...original, metadata: metadata('UserCreated'), email: 'second@example.com', name: 'Second' };
+    for (const event of [original, replayed]) {
+      await db.$transaction((tx) => handlers.UserCreated!(event, { tx, metadata: event.metadata, headers: {}, logger, attempt: 1 }));
+    }
+    expect(await db.recipient.findMany({ where: { userId } })).toEqual([expect.objectContaining({ email: 'first@example.com', name: 'First' })]);
+    const order = paid(userId);
+    await db.$transaction((tx) => mailbox.sendOrderOutcome(tx, order));
+    const { items } = await mailbox.list(userId, { orderId: order.orderId, limit: 10, offset: 0 });
+    expect(items.map((m) => m.recipient)).toEqual(['first@example.com']);
+    expect(items[0]?.body).toContain('Hello First');
+  });
+
+  it('refuses events with invalid fields as poison, before touching the database', async () => {
+    const handlers = notificationHandlers(mailbox);
+    const logger = createLogger('notification-test', 'silent');
+    const bad: OrderPaid = { ...paid(randomUUID()), orderId: 'not-a-uuid', price: 0 };
+    await expect(
+      db.$transaction((tx) => handlers.OrderPaid!(bad, { tx, metadata: bad.metadata, headers: {}, logger, attempt: 1 })),
+    ).rejects.toThrow(/invalid OrderPaid: orderId is not a UUID: "not-a-uuid"; price must be an integer/);
+    const user: UserCreated = { metadata: metadata('UserCreated'), userId: 'u-1', email: 'x@example.com', name: 'X', createdAt: Date.now() };
+    await expect(
+      db.$transaction((tx) => handlers.UserCreated!(user, { tx, metadata: user.metadata, headers: {}, logger, attempt: 1 })),
+    ).rejects.toBeInstanceOf(PoisonMessageError);
   });
 
   it('lists newest first and pages', async () => {

@@ -39,12 +39,14 @@ export class Mailbox {
     private readonly options: { recipientWaitMs: number; now?: () => number },
   ) {}
 
-  async rememberRecipient(tx: Tx, event: UserCreated): Promise<void> {
-    await tx.recipient.upsert({
-      where: { userId: event.userId },
-      create: { userId: event.userId, email: event.email, name: event.name },
-      update: { email: event.email, name: event.name },
-    });
+  /**
+   * UserCreated: the user id is the business key. A user is created once, so a second
+   * UserCreated for the same user (a replay re-published with a new event id, which the inbox
+   * cannot recognise) changes nothing, as in billing's openAccount.
+   */
+  async rememberRecipient(tx: Tx, event: UserCreated): Promise<'recorded' | 'already-known'> {
+    const { count } = await tx.recipient.createMany({ data: [{ userId: event.userId, email: event.email, name: event.name }], skipDuplicates: true });
+    return count === 1 ? 'recorded' : 'already-known';
   }
 
   /** Exactly one e-mail per order: messages.order_id is unique and checked first. */

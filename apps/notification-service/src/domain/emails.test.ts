@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatAmount, orderPaidEmail, orderPaymentFailedEmail, shouldWaitForRecipient } from './emails.js';
+import { formatAmount, orderOutcomeProblems, orderPaidEmail, orderPaymentFailedEmail, shouldWaitForRecipient, userCreatedProblems } from './emails.js';
 
 describe('e-mail wording', () => {
   it('formats minor units as a decimal amount without floating point', () => {
@@ -32,5 +32,23 @@ describe('e-mail wording', () => {
   it('waits for an unknown recipient only while the event is young', () => {
     expect(shouldWaitForRecipient(0, 10, 100)).toBe(true);
     expect(shouldWaitForRecipient(0, 100, 100)).toBe(false);
+  });
+});
+
+describe('event validation', () => {
+  const ok = { orderId: '00000000-0000-4000-8000-000000000001', userId: '00000000-0000-4000-8000-000000000002', price: 1500 };
+
+  it('accepts a well-formed outcome, including a failure reason this build does not know', () => {
+    expect(orderOutcomeProblems(ok)).toEqual([]);
+    expect(orderOutcomeProblems({ ...ok, reason: 'CARD_STOLEN' })).toEqual([]);
+  });
+
+  it('names every invalid field', () => {
+    expect(orderOutcomeProblems({ ...ok, orderId: 'x', price: 0, reason: '' })).toEqual([
+      'orderId is not a UUID: "x"',
+      'price must be an integer in 1..10000000000, got 0',
+      'reason must not be empty',
+    ]);
+    expect(userCreatedProblems({ userId: 'nope', email: 'a@example.com' })).toEqual(['userId is not a UUID: "nope"']);
   });
 });

@@ -1,3 +1,5 @@
+import { check, maxAmount, problemsOf } from '@eventflow/platform';
+
 /** What the e-mails say. Kept apart from storage and transport so the wording is easy to test. */
 export interface Email {
   subject: string;
@@ -38,3 +40,19 @@ export function orderPaymentFailedEmail(name: string, orderId: string, price: nu
 export function shouldWaitForRecipient(eventOccurredAt: number, now: number, waitMs: number): boolean {
   return now - eventOccurredAt < waitMs;
 }
+
+/** What makes an event usable by notification-service; anything else is dead-lettered rather than retried. */
+export const userCreatedProblems = (event: { userId: string; email: string }): string[] =>
+  problemsOf(check.uuid('userId', event.userId), check.nonEmpty('email', event.email));
+
+/**
+ * An order outcome. The failure reason is free text on OrderPaymentFailed: a reason this build
+ * does not know still gets an e-mail (see orderPaymentFailedEmail), only an empty one is invalid.
+ */
+export const orderOutcomeProblems = (event: { orderId: string; userId: string; price: number; reason?: string }): string[] =>
+  problemsOf(
+    check.uuid('orderId', event.orderId),
+    check.uuid('userId', event.userId),
+    check.positiveMinorUnits('price', event.price, maxAmount),
+    event.reason === undefined ? undefined : check.nonEmpty('reason', event.reason),
+  );
