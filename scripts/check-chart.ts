@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { TObject } from 'typebox';
 import { provisionConfigSchema } from '@eventflow/events';
-import { billingConfigSchema } from '../apps/billing-service/src/config.js';
-import { notificationConfigSchema } from '../apps/notification-service/src/config.js';
-import { orderConfigSchema } from '../apps/order-service/src/config.js';
-import { userConfigSchema } from '../apps/user-service/src/config.js';
+import { billingConfigSchema } from '@eventflow/billing-service/config';
+import { notificationConfigSchema } from '@eventflow/notification-service/config';
+import { orderConfigSchema } from '@eventflow/order-service/config';
+import { userConfigSchema } from '@eventflow/user-service/config';
 import { repoRoot } from '@eventflow/system-harness';
 
 const kubernetesVersion = '1.32.0';

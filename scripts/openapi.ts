@@ -7,10 +7,10 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLogger } from '@eventflow/platform';
 import type { HttpServer, TokenVerifier } from '@eventflow/http';
-import { buildApp as billingApp } from '../apps/billing-service/src/app.js';
-import { buildApp as notificationApp } from '../apps/notification-service/src/app.js';
-import { buildApp as orderApp } from '../apps/order-service/src/app.js';
-import { buildApp as userApp } from '../apps/user-service/src/app.js';
+import { buildApp as billingApp } from '@eventflow/billing-service/app';
+import { buildApp as notificationApp } from '@eventflow/notification-service/app';
+import { buildApp as orderApp } from '@eventflow/order-service/app';
+import { buildApp as userApp } from '@eventflow/user-service/app';
 import { repoRoot } from '@eventflow/system-harness';
 
 // Only the routes are needed: the use cases are never called while the document is generated.

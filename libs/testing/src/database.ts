@@ -31,7 +31,7 @@ export async function scratchDatabase(migrationsDir: string): Promise<{ url: str
 
 /** Differences between a service's schema.prisma and what its committed migrations build ([] = none). */
 export async function schemaDriftOf(serviceRoot: URL): Promise<string[]> {
-  const { findSchemaDrift } = await import('@eventflow/platform/drift');
+  const { findSchemaDrift } = await import('./drift.js');
   return findSchemaDrift({
     adminUrl: pgAdminUrl(),
     schemaPath: fileURLToPath(new URL('prisma/schema.prisma', serviceRoot)),

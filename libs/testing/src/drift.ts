@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import internals from '@prisma/internals';
 import pg from 'pg';
-import { migrateDatabase } from './migrate.js';
+import { migrateDatabase } from '@eventflow/platform/db';
 
 /**
  * Proves that the committed migrations build exactly the database schema.prisma describes.
