@@ -4,6 +4,8 @@
  *
  *   npm run events -- tail <topic> [--from-beginning] [--max N] [--idle-seconds S]
  *   npm run events -- dlq [billing-service|order-service|notification-service]
+ *   npm run events -- console <topic> [--from-beginning] [--max-messages N] [other ConsoleConsumer options]
+ *     Kafka's own kafka-console-consumer, values decoded through the registry (scripts/events-console.ts)
  *   npm run events -- replay <group>.dlq (--event-id ID [--event-id ID…] | --all) [--dry-run]
  *
  * Reads KAFKA_BROKERS and SCHEMA_REGISTRY_URL (defaults: the local stack). tail and dlq join a
@@ -20,6 +22,7 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type IHeaders, type KafkaMessage } from 'kafkajs';
 import { EventCodec, consumerGroups, dlqTopicOf } from '@eventflow/events';
+import { runConsole } from './events-console.js';
 
 const brokers = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',');
 const codec = new EventCodec(process.env['SCHEMA_REGISTRY_URL'] ?? 'http://127.0.0.1:8081/apis/ccompat/v7');
@@ -221,10 +224,13 @@ if (command === 'tail' && rest[0] && !rest[0].startsWith('--')) {
 } else if (command === 'replay' && rest[0]?.endsWith('.dlq') && (flag('all') || rest.includes('--event-id'))) {
   const eventIds = rest.flatMap((arg, i) => (arg === '--event-id' && rest[i + 1] ? [rest[i + 1]!] : []));
   await replay(rest[0], { eventIds, all: flag('all'), dryRun: flag('dry-run') });
+} else if (command === 'console' && rest[0] && !rest[0].startsWith('--')) {
+  process.exitCode = await runConsole(rest[0], rest.slice(1));
 } else {
   console.error(
     'usage: npm run events -- tail <topic> [--from-beginning] [--max N] [--idle-seconds S] | dlq [group] [--idle-seconds S]\n' +
-      '       npm run events -- replay <group>.dlq (--event-id ID… | --all) [--dry-run]',
+      '       npm run events -- replay <group>.dlq (--event-id ID… | --all) [--dry-run]\n' +
+      '       npm run events -- console <topic> [kafka-console-consumer options, e.g. --from-beginning --max-messages N]',
   );
   process.exit(2);
 }
