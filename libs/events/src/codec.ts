@@ -1,4 +1,5 @@
-import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import avro from 'avsc';
 import { PoisonMessageError, errorMessage } from '@eventflow/platform';
 import type { EventPayloads, EventType } from './catalog.js';
 import { avroSchemaOf, eventTypes, fullNameOf, subjectOf } from './catalog.js';
@@ -7,12 +8,35 @@ export type DecodedEvent = { [T in EventType]: { type: T; payload: EventPayloads
 
 const typeByFullName = new Map<string, EventType>(eventTypes.map((t) => [fullNameOf(t), t]));
 
+/** This build's reader types, compiled once: avsc generates a decoder function per type. */
+const readerTypes = new Map<EventType, avro.Type>();
+const readerTypeOf = (type: EventType): avro.Type => {
+  let reader = readerTypes.get(type);
+  if (!reader) {
+    reader = avro.Type.forSchema(avroSchemaOf(type) as unknown as avro.Schema);
+    readerTypes.set(type, reader);
+  }
+  return reader;
+};
+
+/** How to read the Avro body written with one writer schema id. */
+interface Reader {
+  type: EventType;
+  read: (body: Buffer) => unknown;
+}
+
 /**
  * Avro encoding and decoding of the catalogue's events through a Confluent-compatible schema
  * registry (Confluent wire format: magic byte, 4-byte schema id, Avro body).
  */
 export class EventCodec {
   private readonly ids = new Map<EventType, number>();
+  /**
+   * One reader per writer schema id: the reader type and its resolver from the writer's schema
+   * are built on the first message of that id, not per message (the registry client would parse
+   * the reader schema and compare the two schemas for every message).
+   */
+  private readonly readers = new Map<number, Reader>();
 
   readonly registry: SchemaRegistry;
 
@@ -71,24 +95,36 @@ export class EventCodec {
       throw new PoisonMessageError('not a Confluent-framed Avro message');
     }
     const schemaId = buffer.readInt32BE(1);
-    let writerName: string | undefined;
+    const reader = this.readers.get(schemaId) ?? (await this.readerFor(schemaId));
     try {
-      const writer = (await this.registry.getSchema(schemaId)) as { name?: string };
-      writerName = writer.name;
+      return { type: reader.type, payload: reader.read(buffer.subarray(5)) } as DecodedEvent;
+    } catch (error) {
+      throw new PoisonMessageError(`cannot decode ${reader.type} (schema id ${schemaId}): ${errorMessage(error)}`, { cause: error });
+    }
+  }
+
+  /** The writer's schema from the registry (cached by the client), resolved into this build's reader type. */
+  private async readerFor(schemaId: number): Promise<Reader> {
+    let writer: avro.Type;
+    try {
+      writer = (await this.registry.getSchema(schemaId)) as unknown as avro.Type;
     } catch (error) {
       if (isRegistryNotFound(error)) throw new PoisonMessageError(`unknown schema id ${schemaId}`, { cause: error });
       throw error; // registry unreachable: transient, retried by the consumer
     }
-    const type = writerName ? typeByFullName.get(writerName) : undefined;
-    if (!type) throw new PoisonMessageError(`schema id ${schemaId} (${writerName ?? 'unnamed'}) is not a known event`);
+    const type = writer.name ? typeByFullName.get(writer.name) : undefined;
+    if (!type) throw new PoisonMessageError(`schema id ${schemaId} (${writer.name ?? 'unnamed'}) is not a known event`);
+    const readerType = readerTypeOf(type);
+    let resolver: avro.Resolver | undefined;
     try {
-      const payload = await this.registry.decode(buffer, {
-        [SchemaType.AVRO]: { readerSchema: JSON.stringify(avroSchemaOf(type)) as never },
-      });
-      return { type, payload } as DecodedEvent;
+      // Equal schemas read directly; otherwise avsc resolves the writer's fields into the reader's.
+      resolver = readerType.equals(writer) ? undefined : readerType.createResolver(writer);
     } catch (error) {
-      throw new PoisonMessageError(`cannot decode ${type} (schema id ${schemaId}): ${errorMessage(error)}`, { cause: error });
+      throw new PoisonMessageError(`cannot read ${type} written with schema id ${schemaId}: ${errorMessage(error)}`, { cause: error });
     }
+    const reader: Reader = { type, read: (body) => readerType.fromBuffer(body, resolver) };
+    this.readers.set(schemaId, reader);
+    return reader;
   }
 }
 
