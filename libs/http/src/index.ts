@@ -3,3 +3,4 @@ export * from './auth.js';
 export * from './server.js';
 export * from './schemas.js';
 export * from './metrics.js';
+export * from './prefer.js';
