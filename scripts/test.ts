@@ -100,6 +100,14 @@ if (wanted('bench')) {
   await step('benchmark smoke (npm run bench -- --smoke)', () => sh('npx', ['tsx', 'scripts/bench/bench.ts', '--smoke']));
 }
 
+if (wanted('chaos')) {
+  // Faults under load, then the money and e-mail invariants on the durable state: the short profile
+  // (at least 1,000 orders, one fault of every kind, a few minutes); docs/fault-injection.md.
+  await step('fault injection, short profile (npm run chaos -- --profile short)', () =>
+    sh('npx', ['tsx', 'scripts/chaos/chaos.ts', '--profile', 'short', '--no-generate']),
+  );
+}
+
 if (wanted('docs')) {
   await step('OpenAPI documents match the route schemas', () => sh('npx', ['tsx', 'scripts/openapi.ts', '--check']));
 }

@@ -129,12 +129,15 @@ export async function prepareInfrastructure(stack: Record<string, string>): Prom
 }
 
 export interface RunningService {
+  /** The service's spec; `port` is this instance's port. */
   spec: ServiceSpec;
+  /** The service name, or `<service>-<instance>` for a named instance: names its pid and log files. */
+  id: string;
   pid: number;
   logFile: string;
 }
 
-const pidFile = (name: string): string => join(stateDir, 'run', `${name}.pid`);
+const pidFile = (id: string): string => join(stateDir, 'run', `${id}.pid`);
 const isAlive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
@@ -153,6 +156,12 @@ export interface StartOptions {
   mode?: 'source' | 'build';
   /** Extra node flags, e.g. --cpu-prof. */
   nodeArgs?: string[];
+  /**
+   * A named instance (replica) of the service on its own port, with its own pid and log file
+   * (.stack/run/<service>-<name>.pid, .stack/logs/<service>-<name>.log); same consumer group
+   * and database as every other instance. Without it: the one instance of `npm start`.
+   */
+  instance?: { name: string; port: number };
 }
 
 /**
@@ -160,10 +169,13 @@ export interface StartOptions {
  * .stack/logs/<name>.log, with its pid in .stack/run, so any process (a test worker, Ctrl-C
  * handler) can stop or restart it.
  */
-export function startService(spec: ServiceSpec, env: Record<string, string>, options: StartOptions = {}): RunningService {
+export function startService(baseSpec: ServiceSpec, baseEnv: Record<string, string>, options: StartOptions = {}): RunningService {
   mkdirSync(join(stateDir, 'logs'), { recursive: true });
   mkdirSync(join(stateDir, 'run'), { recursive: true });
-  const logFile = join(stateDir, 'logs', `${spec.name}.log`);
+  const spec = options.instance ? { ...baseSpec, port: options.instance.port } : baseSpec;
+  const env = options.instance ? { ...baseEnv, PORT: String(options.instance.port) } : baseEnv;
+  const id = options.instance ? `${spec.name}-${options.instance.name}` : spec.name;
+  const logFile = join(stateDir, 'logs', `${id}.log`);
   const out = openSync(logFile, 'a');
   const build = options.mode === 'build';
   if (build && !existsSync(join(serviceDir(spec.name), 'dist', 'main.js'))) {
@@ -178,8 +190,8 @@ export function startService(spec: ServiceSpec, env: Record<string, string>, opt
   closeSync(out);
   if (child.pid === undefined) throw new Error(`could not start ${spec.name}`);
   child.unref();
-  writeFileSync(pidFile(spec.name), String(child.pid));
-  return { spec, pid: child.pid, logFile };
+  writeFileSync(pidFile(id), String(child.pid));
+  return { spec, id, pid: child.pid, logFile };
 }
 
 const logTail = (file: string, lines = 30): string =>
@@ -205,8 +217,11 @@ export async function waitUntilReady(service: RunningService, timeoutMs = 60_000
   );
 }
 
-/** Sends SIGTERM to the service named in .stack/run and waits until it has exited (SIGKILL after the timeout). */
-export async function stopService(name: ServiceSpec['name'], timeoutMs = 20_000): Promise<void> {
+/**
+ * Sends SIGTERM to the service (or named instance, `<service>-<instance>`) named in .stack/run
+ * and waits until it has exited (SIGKILL after the timeout).
+ */
+export async function stopService(name: ServiceSpec['name'] | (string & {}), timeoutMs = 20_000): Promise<void> {
   if (!existsSync(pidFile(name))) return;
   const pid = Number(readFileSync(pidFile(name), 'utf8'));
   if (isAlive(pid)) {
