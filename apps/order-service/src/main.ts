@@ -1,6 +1,7 @@
 import { topics } from '@eventflow/events';
 import { createTokenVerifier } from '@eventflow/http';
-import { Messaging, runService } from '@eventflow/messaging';
+import { HttpProblem } from '@eventflow/http';
+import { AdmissionControl, Messaging, runService } from '@eventflow/messaging';
 import { createLogger, startTracing } from '@eventflow/platform';
 import { buildApp } from './app.js';
 import { Orders } from './application/orders.js';
@@ -32,6 +33,26 @@ const app = await buildApp({
   readiness: messaging.readinessChecks(),
   bodyLimit: config.HTTP_BODY_LIMIT_BYTES,
 });
+// Past a backlog in the order flow, new orders are refused at once instead of queueing without bound.
+const admission = new AdmissionControl({
+  admin: messaging.kafka.admin(),
+  outboxBacklog: () => messaging.relay?.backlog() ?? Promise.resolve({ oldestAgeMs: 0 }),
+  groups: [
+    // The consumers an order passes through before it is settled (their group ids are the services' names).
+    { groupId: 'billing-service', topics: [topics.orderEvents] },
+    { groupId: orderConsumerGroup, topics: [topics.paymentEvents] },
+    { groupId: 'notification-service', topics: [topics.orderEvents] },
+  ],
+  maxBacklogMs: config.ADMISSION_MAX_BACKLOG_MS,
+  refreshMs: 1_000,
+  logger: logger.child({ component: 'admission' }),
+});
+app.addHook('onRequest', async (request) => {
+  if (request.method !== 'POST' || request.routeOptions.url !== '/orders') return;
+  const verdict = admission.check();
+  if (!verdict.admit) throw HttpProblem.overloaded(`Not accepting new orders for now: ${verdict.reason}.`, verdict.retryAfterSeconds ?? 1);
+});
+admission.start();
 // A placed order is published at once instead of at the next poll.
 app.addHook('onResponse', async (request) => {
   if (request.method === 'POST') messaging.relay?.nudge();

@@ -83,6 +83,9 @@ ACCESS_TOKEN_TTL_SECONDS: {{ $svc.accessTokenTtlSeconds | quote }}
 {{- if eq $component "billing" }}
 ACCOUNT_WAIT_MS: {{ $svc.accountWaitMs | quote }}
 {{- end }}
+{{- if eq $component "order" }}
+ADMISSION_MAX_BACKLOG_MS: {{ $svc.admissionMaxBacklogMs | quote }}
+{{- end }}
 {{- if eq $component "notification" }}
 RECIPIENT_WAIT_MS: {{ $svc.recipientWaitMs | quote }}
 {{- end }}

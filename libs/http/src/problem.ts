@@ -48,6 +48,15 @@ export class HttpProblem extends Error {
   static conflict(slug: string, title: string, detail: string, extensions?: Record<string, unknown>): HttpProblem {
     return new HttpProblem(409, slug, title, detail, extensions);
   }
+  /** 503 with Retry-After: the service is refusing new work for now; the client should come back. */
+  static overloaded(detail: string, retryAfterSeconds: number): HttpProblem {
+    const problem = new HttpProblem(503, 'overloaded', 'Service overloaded', detail, { retryAfterSeconds });
+    problem.retryAfterSeconds = retryAfterSeconds;
+    return problem;
+  }
+
+  /** Sent as the Retry-After header when set. */
+  retryAfterSeconds: number | undefined;
 }
 
 /** The schema of problem responses, for the OpenAPI document. */

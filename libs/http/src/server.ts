@@ -95,7 +95,8 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const problem = toProblem(error, request);
-    if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
+    if (problem.status >= 500 && problem.status !== 503) request.log.error({ err: error }, 'request failed');
+    if (problem.retryAfterSeconds !== undefined) void reply.header('retry-after', String(problem.retryAfterSeconds));
     void reply.code(problem.status).type(problemContentType).send(problem.toProblem(request.url));
   });
 
@@ -152,8 +153,17 @@ function toProblem(error: FastifyError, request: FastifyRequest): HttpProblem {
       return HttpProblem.badRequest(`Malformed JSON: ${error.message}`);
   }
   if (error instanceof SyntaxError || error.statusCode === 400) return HttpProblem.badRequest(`Malformed request: ${error.message}`);
+  // The database pool had no connection for the transaction in time (Prisma P2028, pg's pool
+  // timeout): the service is saturated, which is a fast 503 the client may retry, not a 500.
+  if (isPoolExhausted(error)) return HttpProblem.overloaded('No database connection was free in time; try again shortly.', 1);
   if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
     return new HttpProblem(error.statusCode, 'client-error', 'Client error', error.message);
   }
   return new HttpProblem(500, 'internal-error', 'Internal server error', 'The request could not be processed; it is logged with its request id.');
+}
+
+function isPoolExhausted(error: unknown): boolean {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  const text = typeof message === 'string' ? message : '';
+  return code === 'P2028' || /Unable to start a transaction in the given time|timeout exceeded when trying to connect/i.test(text);
 }

@@ -38,6 +38,13 @@ beforeAll(async () => {
   app.get('/things/crash', async () => {
     throw new Error('secret internals');
   });
+  app.get('/things/busy', async () => {
+    throw HttpProblem.overloaded('Too much waiting.', 7);
+  });
+  app.get('/things/pool-exhausted', async () => {
+    // What Prisma throws when no pooled connection frees up within maxWait.
+    throw Object.assign(new Error('Transaction API error: Unable to start a transaction in the given time.'), { code: 'P2028' });
+  });
   await app.ready();
 });
 afterAll(() => app.close());
@@ -100,5 +107,17 @@ describe('HTTP conventions', () => {
     const response = await app.inject({ method: 'GET', url: '/things/docs/json' });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toMatchObject({ openapi: '3.1.0', info: { title: 'test' } });
+  });
+
+  it('answers overload with 503 problem+json and Retry-After, and a saturated pool the same way, not with 500', async () => {
+    const busy = await app.inject({ method: 'GET', url: '/things/busy' });
+    expect(busy.statusCode).toBe(503);
+    expect(busy.headers['retry-after']).toBe('7');
+    expect(busy.headers['content-type']).toContain('application/problem+json');
+    expect(busy.json()).toMatchObject({ status: 503, title: 'Service overloaded', detail: 'Too much waiting.', retryAfterSeconds: 7 });
+    const pool = await app.inject({ method: 'GET', url: '/things/pool-exhausted' });
+    expect(pool.statusCode).toBe(503);
+    expect(pool.headers['retry-after']).toBe('1');
+    expect(pool.json()).toMatchObject({ status: 503, type: 'https://arch.homework/problems/overloaded' });
   });
 });

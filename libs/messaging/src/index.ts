@@ -6,3 +6,4 @@ export * from './runtime.js';
 export * from './metrics.js';
 export * from './maintenance.js';
 export * from './failures.js';
+export * from './admission.js';

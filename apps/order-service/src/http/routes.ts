@@ -34,7 +34,7 @@ export function orderRoutes(app: HttpServer, orders: Orders, verify: TokenVerifi
         security,
         headers: idempotencyKeyHeader,
         body: Type.Object({ price: amountSchema('Price of the order.') }, { additionalProperties: false }),
-        response: { 201: Type.Ref('Order'), 200: Type.Ref('Order'), ...problemResponses(400, 401, 413, 415) },
+        response: { 201: Type.Ref('Order'), 200: Type.Ref('Order'), ...problemResponses(400, 401, 413, 415, 503) },
       },
     },
     async (request, reply) => {
