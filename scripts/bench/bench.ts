@@ -49,13 +49,17 @@ const { values: args } = parseArgs({
     closed: { type: 'string' },
     growth: { type: 'string' },
     profile: { type: 'boolean', default: false },
+    /** Only the rising open-loop steps (e.g. for profiling at one rate). */
+    'rates-only': { type: 'boolean', default: false },
     'drain-timeout': { type: 'string' },
+    /** KEY=VALUE added to every service's environment (repeatable), e.g. to compare a setting. */
+    env: { type: 'string', multiple: true },
   },
 });
 
 const smoke = args.smoke ?? false;
 const settings = {
-  rates: (args.rates ?? (smoke ? '10' : '20,40,60,80,120,160,240,320')).split(',').map(Number),
+  rates: (args.rates ?? (smoke ? '10' : '10,20,30,40,60,80,100,130,160,200,250,300')).split(',').map(Number),
   stepSeconds: Number(args.seconds ?? (smoke ? 3 : 20)),
   users: Number(args.users ?? (smoke ? 4 : 200)),
   closedConnections: Number(args.closed ?? (smoke ? 4 : 64)),
@@ -65,6 +69,8 @@ const settings = {
   httpFloor: smoke ? { connections: 8, seconds: 1 } : { connections: 32, seconds: 8 },
   price: 100,
   profile: args.profile ?? false,
+  ratesOnly: args['rates-only'] ?? false,
+  env: Object.fromEntries((args.env ?? []).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)])),
 };
 
 const log = (message: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
@@ -99,7 +105,7 @@ const keys = ensureJwtKeys();
 const profileDir = join(repoRoot, '.stack', 'profiles');
 if (settings.profile) mkdirSync(profileDir, { recursive: true });
 const running: RunningService[] = services.map((spec) =>
-  startService(spec, serviceEnv(spec, stack, keys), {
+  startService(spec, { ...serviceEnv(spec, stack, keys), ...settings.env }, {
     mode: 'build',
     nodeArgs: settings.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${spec.name}.${Date.now()}.cpuprofile`] : [],
   }),
@@ -159,15 +165,17 @@ try {
   }
   const peak = steps.reduce((best, s) => (s.settledPerSecond > best.settledPerSecond ? s : best), steps[0] as StepResult);
   const half = Math.max(1, Math.round(peak.settledPerSecond / 2));
-  if (!smoke) {
+  if (!smoke && !settings.ratesOnly) {
     record(await runStep({ kind: 'open', target: 'direct', offeredRate: half, note: 'half of peak' }, () => openLoop({ baseUrl: direct, users, rate: half, seconds: settings.stepSeconds, price: settings.price })));
   }
-  record(await runStep({ kind: 'open', target: 'gateway', offeredRate: half, note: 'half of peak' }, () => openLoop({ baseUrl: viaGateway, users, rate: half, seconds: settings.stepSeconds, price: settings.price })));
-  record(
-    await runStep({ kind: 'closed', target: 'direct', connections: settings.closedConnections }, () =>
-      closedLoop({ baseUrl: direct, users, connections: settings.closedConnections, seconds: settings.stepSeconds, price: settings.price }),
-    ),
-  );
+  if (!settings.ratesOnly) {
+    record(await runStep({ kind: 'open', target: 'gateway', offeredRate: half, note: 'half of peak' }, () => openLoop({ baseUrl: viaGateway, users, rate: half, seconds: settings.stepSeconds, price: settings.price })));
+    record(
+      await runStep({ kind: 'closed', target: 'direct', connections: settings.closedConnections }, () =>
+        closedLoop({ baseUrl: direct, users, connections: settings.closedConnections, seconds: settings.stepSeconds, price: settings.price }),
+      ),
+    );
+  }
   if (settings.growthOrders > 0) {
     log(`growth: pre-filling ${settings.growthOrders} settled orders`);
     await prefill(settings.growthOrders);
@@ -347,14 +355,16 @@ async function prefill(count: number): Promise<void> {
 }
 
 function writeOutputs(results: BenchResults): void {
-  const outDir = smoke ? join(repoRoot, '.stack', 'bench') : join(repoRoot, 'bench', 'results');
+  // Only a complete run is a result; smoke, profiling and partial runs go to .stack/bench.
+  const partial = smoke || settings.profile || settings.ratesOnly || args.rates !== undefined || Object.keys(settings.env).length > 0;
+  const outDir = partial ? join(repoRoot, '.stack', 'bench') : join(repoRoot, 'bench', 'results');
   mkdirSync(outDir, { recursive: true });
   const base = `${results.startedAt.slice(0, 10)}-${results.commit}`;
   writeFileSync(join(outDir, `${base}.json`), `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(join(outDir, `${base}.md`), markdownSummary(results));
   writeFileSync(join(outDir, `${base}.svg`), svgChart(results));
   log(`results: ${join(outDir, base)}.{json,md,svg}`);
-  if (smoke) return;
+  if (partial) return;
   writeFileSync(join(outDir, 'latest.svg'), svgChart(results));
   writeFileSync(join(outDir, 'latest.md'), markdownSummary(results));
   // The README shows the latest table between markers.

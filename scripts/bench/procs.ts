@@ -84,26 +84,40 @@ export function sample(groups: ProcessGroup[]): Sample {
   return { at: Date.now(), cpuMs, memoryBytes };
 }
 
-/** Samples every interval; `stop` returns CPU used between start and stop and the peak memory. */
+/**
+ * Samples every interval; `stop` returns CPU used between start and stop and the peak memory.
+ * CPU is accumulated per pid between samples, so a backend that exits mid-step keeps what it used
+ * up to its last sample and a new one counts from zero.
+ */
 export function monitor(groups: ProcessGroup[], intervalMs = 500) {
-  const first = sample(groups);
-  const peak: Record<string, number> = { ...first.memoryBytes };
-  const timer = setInterval(() => {
-    const now = sample(groups);
-    for (const [name, bytes] of Object.entries(now.memoryBytes)) peak[name] = Math.max(peak[name] ?? 0, bytes);
-  }, intervalMs);
+  const started = Date.now();
+  const lastCpu = new Map<number, number>();
+  const used: Record<string, number> = {};
+  const peak: Record<string, number> = {};
+  const take = (first: boolean) => {
+    for (const group of groups) {
+      const pids = group.pids();
+      let memory = 0;
+      for (const pid of pids) {
+        const cpu = readStat(pid)?.cpuMs;
+        if (cpu === undefined) continue;
+        if (!first) used[group.name] = (used[group.name] ?? 0) + cpu - (lastCpu.get(pid) ?? 0);
+        lastCpu.set(pid, cpu);
+        // Backends share PostgreSQL's buffers: summing their RSS would count them once per backend.
+        memory += memoryOf(pid, pids.length > 1);
+      }
+      used[group.name] ??= 0;
+      peak[group.name] = Math.max(peak[group.name] ?? 0, memory);
+    }
+  };
+  take(true);
+  const timer = setInterval(() => take(false), intervalMs);
   return {
     stop(): { seconds: number; cpuMs: Record<string, number>; peakMemoryMb: Record<string, number> } {
       clearInterval(timer);
-      const last = sample(groups);
-      const cpuMs: Record<string, number> = {};
-      const peakMemoryMb: Record<string, number> = {};
-      for (const group of groups) {
-        // A process that exited between samples would make the difference negative.
-        cpuMs[group.name] = Math.max(0, (last.cpuMs[group.name] ?? 0) - (first.cpuMs[group.name] ?? 0));
-        peakMemoryMb[group.name] = Math.round(Math.max(peak[group.name] ?? 0, last.memoryBytes[group.name] ?? 0) / 2 ** 20);
-      }
-      return { seconds: (last.at - first.at) / 1000, cpuMs, peakMemoryMb };
+      take(false);
+      const peakMemoryMb = Object.fromEntries(Object.entries(peak).map(([name, bytes]) => [name, Math.round(bytes / 2 ** 20)]));
+      return { seconds: (Date.now() - started) / 1000, cpuMs: { ...used }, peakMemoryMb };
     },
   };
 }
