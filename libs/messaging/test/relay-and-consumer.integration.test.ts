@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,8 +16,9 @@ import {
   type SqlExecutor,
   type TransactionalDb,
 } from '../src/index.js';
+import { inboxTable, outboxTable } from '../src/schema.js';
 
-// Real Kafka, registry and PostgreSQL; a scratch database holds the two tables the library uses.
+// Real Kafka, registry and PostgreSQL; a scratch database holds the two tables the library owns.
 const settings = stackSettings();
 const adminUrl = process.env['PG_ADMIN_URL'] ?? 'postgres://eventflow:eventflow@127.0.0.1:5432/postgres';
 const dbName = `messaging_test_${randomUUID().replaceAll('-', '')}`;
@@ -65,13 +67,9 @@ beforeAll(async () => {
   const url = new URL(adminUrl);
   url.pathname = `/${dbName}`;
   pool = new pg.Pool({ connectionString: url.toString(), max: 10 });
-  await pool.query(`
-    CREATE TABLE outbox_events (id BIGSERIAL PRIMARY KEY, event_id UUID NOT NULL UNIQUE, event_type TEXT NOT NULL, topic TEXT NOT NULL,
-      key TEXT NOT NULL, payload JSONB NOT NULL, headers JSONB NOT NULL DEFAULT '{}', created_at TIMESTAMPTZ(3) NOT NULL DEFAULT now(),
-      published_at TIMESTAMPTZ(3));
-    CREATE TABLE processed_events (consumer TEXT NOT NULL, event_id UUID NOT NULL, event_type TEXT NOT NULL,
-      processed_at TIMESTAMPTZ(3) NOT NULL DEFAULT now(), PRIMARY KEY (consumer, event_id));
-    CREATE TABLE effects (event_id UUID NOT NULL, attempt INT NOT NULL);`);
+  // The library's own definition of its tables, exactly what every service's migrations build.
+  for (const owned of [outboxTable, inboxTable]) await pool.query(readFileSync(owned.sqlPath, 'utf8'));
+  await pool.query('CREATE TABLE effects (event_id UUID NOT NULL, attempt INT NOT NULL)');
   admin = kafka.admin();
   await admin.connect();
 });

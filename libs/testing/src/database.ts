@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { migrateDatabase } from '@eventflow/platform/db';
+import type { OwnedTableDefinition } from './drift.js';
 
 export const pgAdminUrl = (): string => process.env['PG_ADMIN_URL'] ?? 'postgres://eventflow:eventflow@127.0.0.1:5432/postgres';
 
@@ -36,5 +37,19 @@ export async function schemaDriftOf(serviceRoot: URL): Promise<string[]> {
     adminUrl: pgAdminUrl(),
     schemaPath: fileURLToPath(new URL('prisma/schema.prisma', serviceRoot)),
     migrationsDir: fileURLToPath(new URL('prisma/migrations', serviceRoot)),
+  });
+}
+
+/**
+ * Differences between a service's copies of tables a library owns (e.g. outboxTable and
+ * inboxTable of @eventflow/messaging/schema) and the library's definition ([] = none).
+ */
+export async function ownedTablesDriftOf(serviceRoot: URL, owned: OwnedTableDefinition[]): Promise<string[]> {
+  const { findOwnedTablesDrift } = await import('./drift.js');
+  return findOwnedTablesDrift({
+    adminUrl: pgAdminUrl(),
+    schemaPath: fileURLToPath(new URL('prisma/schema.prisma', serviceRoot)),
+    migrationsDir: fileURLToPath(new URL('prisma/migrations', serviceRoot)),
+    owned,
   });
 }

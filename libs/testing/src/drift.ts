@@ -173,3 +173,109 @@ export async function findSchemaDrift(options: { adminUrl: string; schemaPath: s
     await admin.end();
   }
 }
+
+/** A table a library owns: its DDL and Prisma model fragment (OwnedTable of @eventflow/messaging). */
+export interface OwnedTableDefinition {
+  table: string;
+  sqlPath: string;
+  prismaPath: string;
+}
+
+const factTable = (fact: string): string | undefined =>
+  fact.match(/^(?:table|primary key|unique|index) ([a-z_0-9]+)/)?.[1] ??
+  fact.match(/^column ([a-z_0-9]+)\./)?.[1] ??
+  fact.match(/^foreign key ([a-z_0-9]+)\(/)?.[1];
+
+/** Exact definition of the given tables as PostgreSQL reports it: columns, constraints, indexes. */
+async function tableDefinitions(client: pg.Client, tables: string[]): Promise<Set<string>> {
+  const facts = new Set<string>();
+  const columns = await client.query<{ table_name: string; column_name: string; type: string; is_nullable: string; column_default: string | null }>(
+    `SELECT c.table_name, c.column_name, format_type(a.atttypid, a.atttypmod) AS type, c.is_nullable, c.column_default
+     FROM information_schema.columns c
+     JOIN pg_attribute a ON a.attrelid = format('%I.%I', c.table_schema, c.table_name)::regclass AND a.attname = c.column_name
+     WHERE c.table_schema = 'public' AND c.table_name = ANY($1)`,
+    [tables],
+  );
+  for (const c of columns.rows) {
+    facts.add(`column ${c.table_name}.${c.column_name} ${c.type} ${c.is_nullable === 'YES' ? 'null' : 'not null'} default ${c.column_default ?? 'none'}`);
+  }
+  const constraints = await client.query<{ table: string; name: string; definition: string }>(
+    `SELECT rel.relname AS table, con.conname AS name, pg_get_constraintdef(con.oid) AS definition
+     FROM pg_constraint con JOIN pg_class rel ON rel.oid = con.conrelid JOIN pg_namespace n ON n.oid = rel.relnamespace
+     WHERE n.nspname = 'public' AND rel.relname = ANY($1)`,
+    [tables],
+  );
+  for (const c of constraints.rows) facts.add(`constraint ${c.table}.${c.name} ${c.definition}`);
+  const indexes = await client.query<{ indexdef: string }>(`SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename = ANY($1)`, [tables]);
+  for (const i of indexes.rows) facts.add(`index ${i.indexdef}`);
+  return facts;
+}
+
+async function withScratchDatabase<T>(adminUrl: string, use: (url: string) => Promise<T>): Promise<T> {
+  const name = `owned_${randomUUID().replaceAll('-', '')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  try {
+    const url = new URL(adminUrl);
+    url.pathname = `/${name}`;
+    return await use(url.toString());
+  } finally {
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+async function definitionsBuiltBy(adminUrl: string, tables: string[], build: (url: string) => Promise<void>): Promise<Set<string>> {
+  return withScratchDatabase(adminUrl, async (url) => {
+    await build(url);
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      return await tableDefinitions(client, tables);
+    } finally {
+      await client.end();
+    }
+  });
+}
+
+/**
+ * Differences between a service's copies of tables a library owns and the library's definition
+ * ([] = none): the models in schema.prisma against the library's Prisma fragments, and the tables
+ * the service's migrations build against the ones the library's SQL builds (columns with types and
+ * defaults, constraints, every index including hand-written partial ones).
+ */
+export async function findOwnedTablesDrift(options: {
+  adminUrl: string;
+  schemaPath: string;
+  migrationsDir: string;
+  owned: OwnedTableDefinition[];
+}): Promise<string[]> {
+  const tables = options.owned.map((o) => o.table);
+  const ofOwnedTables = (facts: Set<string>) => new Set([...facts].filter((f) => tables.includes(factTable(f) ?? '')));
+  const serviceModel = ofOwnedTables(expectedFacts(await internals.getDMMF({ datamodel: readFileSync(options.schemaPath, 'utf8') })));
+  const libraryModel = expectedFacts(
+    await internals.getDMMF({
+      datamodel: ['datasource db {\n  provider = "postgresql"\n}', ...options.owned.map((o) => readFileSync(o.prismaPath, 'utf8'))].join('\n\n'),
+    }),
+  );
+  const serviceTables = await definitionsBuiltBy(options.adminUrl, tables, async (url) => {
+    await migrateDatabase({ databaseUrl: url, migrationsDir: options.migrationsDir });
+  });
+  const libraryTables = await definitionsBuiltBy(options.adminUrl, tables, async (url) => {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      for (const owned of options.owned) await client.query(readFileSync(owned.sqlPath, 'utf8'));
+    } finally {
+      await client.end();
+    }
+  });
+  const difference = (a: Set<string>, b: Set<string>) => [...a].filter((f) => !b.has(f));
+  return [
+    ...difference(libraryModel, serviceModel).map((f) => `in the library's Prisma model, not in schema.prisma: ${f}`),
+    ...difference(serviceModel, libraryModel).map((f) => `in schema.prisma, not in the library's Prisma model: ${f}`),
+    ...difference(libraryTables, serviceTables).map((f) => `built by the library's SQL, not by the migrations: ${f}`),
+    ...difference(serviceTables, libraryTables).map((f) => `built by the migrations, not by the library's SQL: ${f}`),
+  ].sort();
+}

@@ -76,7 +76,8 @@ export function stackSettings() {
 }
 
 export { createTestTokens, type TestTokens } from './tokens.js';
-export { pgAdminUrl, schemaDriftOf, scratchDatabase } from './database.js';
+export { ownedTablesDriftOf, pgAdminUrl, schemaDriftOf, scratchDatabase } from './database.js';
+export type { OwnedTableDefinition } from './drift.js';
 
 /** An event envelope for tests that build events by hand. */
 export const eventMetadata = (eventType: string, occurredAt = Date.now(), producer = 'test') => ({

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { findSchemaDrift } from '../src/drift.js';
+import { findOwnedTablesDrift, findSchemaDrift } from '../src/drift.js';
 
 const adminUrl = process.env['PG_ADMIN_URL'] ?? 'postgres://eventflow:eventflow@127.0.0.1:5432/postgres';
 
@@ -88,5 +88,40 @@ describe('findSchemaDrift', () => {
         'in schema.prisma, not built by the migrations: primary key labels(id)',
       ]),
     );
+  });
+});
+
+describe('findOwnedTablesDrift', () => {
+  // A library that owns "things": its SQL and its Prisma model fragment.
+  const library = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'owned-'));
+    tempDirs.push(dir);
+    writeFileSync(join(dir, 'things.sql'), migration());
+    writeFileSync(join(dir, 'things.prisma'), thing);
+    return [{ table: 'things', sqlPath: join(dir, 'things.sql'), prismaPath: join(dir, 'things.prisma') }];
+  };
+  const label = `model Label {\n  id String @id\n  @@map("labels")\n}`;
+  const labelsSql = 'CREATE TABLE "labels" ("id" TEXT NOT NULL, CONSTRAINT "labels_pkey" PRIMARY KEY ("id"));';
+
+  it('finds nothing when the service copies the library tables exactly, next to tables of its own', async () => {
+    const service = project(schema(`${thing}\n${label}`), `${migration()}\n${labelsSql}`);
+    expect(await findOwnedTablesDrift({ ...service, owned: library() })).toEqual([]);
+  });
+
+  it('reports a hand-written index the service migrations leave out', async () => {
+    const service = project(schema(thing), migration().replace(/CREATE INDEX "things_recent_idx".*\n/, ''));
+    expect(await findOwnedTablesDrift({ ...service, owned: library() })).toEqual([
+      "built by the library's SQL, not by the migrations: index CREATE INDEX things_recent_idx ON public.things USING btree (id) WHERE (code <> ''::text)",
+    ]);
+  });
+
+  it('reports a column whose type the service changed in schema.prisma and in its migrations', async () => {
+    const service = project(schema(thing.replace('amount    BigInt', 'amount    Int')), migration({ amount: '"amount" INTEGER NOT NULL,' }));
+    expect(await findOwnedTablesDrift({ ...service, owned: library() })).toEqual([
+      "built by the library's SQL, not by the migrations: column things.amount bigint not null default none",
+      'built by the migrations, not by the library\'s SQL: column things.amount integer not null default none',
+      "in schema.prisma, not in the library's Prisma model: column things.amount integer not null no default",
+      "in the library's Prisma model, not in schema.prisma: column things.amount bigint not null no default",
+    ]);
   });
 });
