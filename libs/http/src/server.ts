@@ -28,6 +28,12 @@ export type HttpServer = FastifyInstance<
 export interface ReadinessCheck {
   name: string;
   check: () => Promise<void>;
+  /**
+   * Whether serving HTTP needs it (default true). A failing non-critical check is reported in the
+   * answer ("degraded", 200) but keeps the instance in the load balancer: e.g. Kafka, which the
+   * outbox lets the API do without.
+   */
+  critical?: boolean;
 }
 
 export interface HttpServerOptions {
@@ -124,21 +130,22 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
   app.get('/health/live', hidden, async () => ({ status: 'ok' }));
   app.get('/health/ready', hidden, async (_request, reply) => {
     const results = await Promise.all(
-      options.readiness.map(async ({ name, check }) => {
+      options.readiness.map(async ({ name, check, critical = true }) => {
         try {
           // A dependency that hangs (a client retrying a dead broker) must still answer "not ready".
           await Promise.race([
             check(),
             new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 2 s')), 2_000).unref()),
           ]);
-          return [name, 'ok'] as const;
+          return [name, 'ok', critical] as const;
         } catch (error) {
-          return [name, errorMessage(error)] as const;
+          return [name, errorMessage(error), critical] as const;
         }
       }),
     );
-    const ready = results.every(([, result]) => result === 'ok');
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not-ready', checks: Object.fromEntries(results) });
+    const ready = results.every(([, result, critical]) => result === 'ok' || !critical);
+    const status = !ready ? 'not-ready' : results.every(([, result]) => result === 'ok') ? 'ready' : 'degraded';
+    return reply.code(ready ? 200 : 503).send({ status, checks: Object.fromEntries(results.map(([name, result]) => [name, result])) });
   });
   return app;
 }

@@ -12,6 +12,8 @@ import type { SqlExecutor, TransactionalDb } from './sql.js';
 export interface Check {
   name: string;
   check: () => Promise<void>;
+  /** Needed to serve HTTP (default true); see ReadinessCheck in @eventflow/http. */
+  critical?: boolean;
 }
 
 export interface MessagingOptions<TX extends SqlExecutor> {
@@ -133,14 +135,19 @@ export class Messaging<TX extends SqlExecutor> {
           await this.options.db.$transaction((tx) => tx.$queryRawUnsafe('SELECT 1'));
         },
       },
+      // Kafka and the registry are reported, not required: with them down, writes still commit and
+      // their events wait in the outbox, so an instance keeps taking traffic ("degraded", 200)
+      // rather than every instance leaving the load balancer at once.
       {
         name: 'kafka',
+        critical: false,
         check: async () => {
           await this.admin.describeCluster();
         },
       },
       {
         name: 'schemaRegistry',
+        critical: false,
         check: async () => {
           const response = await fetch(`${this.options.schemaRegistryUrl}/subjects`, { signal: AbortSignal.timeout(2_000) });
           if (!response.ok) throw new Error(`registry answered ${response.status}`);
@@ -154,6 +161,7 @@ export class Messaging<TX extends SqlExecutor> {
       // up on is another matter.
       checks.push({
         name: 'consumer',
+        critical: false,
         check: async () => {
           if (consumer.failure) throw new Error(`consumer stopped: ${consumer.failure}`);
         },
