@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import type { Producer } from 'kafkajs';
 import type { EventBody, EventCodec, EventPayloads, EventType } from '@eventflow/events';
 import { eventTopics } from '@eventflow/events';
 import type { Logger } from '@eventflow/platform';
-import { currentTraceparent, errorMessage } from '@eventflow/platform';
+import { currentTraceparent, errorMessage, uuidv7 } from '@eventflow/platform';
 import { eventsPublished } from './metrics.js';
 import type { SqlExecutor, TransactionalDb } from './sql.js';
 
@@ -30,7 +29,8 @@ export interface OutboxRow {
 
 /** Builds the outbox row for an event: adds the envelope, chooses topic and key (the user id). */
 export function outboxRow<T extends EventType>(type: T, body: EventBody<T> & { userId: string }, context: EventContext): OutboxRow {
-  const eventId = randomUUID();
+  // Time-ordered: event ids are the keys of outbox_events' and every inbox's unique index.
+  const eventId = uuidv7();
   const payload = {
     metadata: {
       eventId,

@@ -5,3 +5,4 @@ export * from './money.js';
 export * from './tracing.js';
 export * from './lifecycle.js';
 export * from './validation.js';
+export * from './ids.js';
