@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { preferWaitConfigSchema } from '@eventflow/http';
 import { commonConfigSchema, loadConfig } from '@eventflow/platform';
 
 // Notification publishes no events, so the outbox settings are not read.
@@ -7,6 +8,7 @@ const { OUTBOX_BATCH_SIZE: _batch, OUTBOX_POLL_INTERVAL_MS: _poll, ...common } =
 export const notificationConfigSchema = Type.Object({
   ...common,
   PORT: Type.Integer({ minimum: 1, maximum: 65_535, default: 3004 }),
+  ...preferWaitConfigSchema,
   RECIPIENT_WAIT_MS: Type.Integer({
     minimum: 0,
     maximum: 600_000,

@@ -2,8 +2,9 @@ import { topics } from '@eventflow/events';
 import { createTokenVerifier } from '@eventflow/http';
 import { Messaging, runService } from '@eventflow/messaging';
 import { createLogger, startTracing } from '@eventflow/platform';
+import { NotificationListener } from '@eventflow/platform/db';
 import { buildApp } from './app.js';
-import { Mailbox } from './application/mailbox.js';
+import { Mailbox, orderMessageChannel } from './application/mailbox.js';
 import { loadNotificationConfig } from './config.js';
 import { notificationConsumerGroup, notificationHandlers } from './events/handlers.js';
 import { createDb, type Tx } from './persistence/prisma.js';
@@ -24,12 +25,17 @@ const messaging = new Messaging<Tx>({
   consumer: { groupId: notificationConsumerGroup, topics: [topics.userEvents, topics.orderEvents], handlers: notificationHandlers(mailbox) },
 });
 
+// One LISTEN connection for every GET /notifications/messages?orderId= with Prefer: wait in this process.
+const stored = new NotificationListener({ connectionString: config.DATABASE_URL, channel: orderMessageChannel, logger });
+await stored.start();
+
 const app = await buildApp({
   logger,
   mailbox,
   verifyToken: await createTokenVerifier({ publicKeyPem: config.JWT_PUBLIC_KEY, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE }),
   readiness: messaging.readinessChecks(),
   bodyLimit: config.HTTP_BODY_LIMIT_BYTES,
+  wait: { listener: stored, maxSeconds: config.PREFER_WAIT_MAX_SECONDS },
 });
 
 await runService({ logger, messaging, app, db, tracing, config });

@@ -4,9 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrderPaid, OrderPaymentFailed, UserCreated } from '@eventflow/events';
 import { createTokenVerifier, type HttpServer } from '@eventflow/http';
 import { PoisonMessageError, RetryableError, createLogger } from '@eventflow/platform';
+import { NotificationListener } from '@eventflow/platform/db';
 import { createTestTokens, eventMetadata, scratchDatabase, waitFor } from '@eventflow/testing';
 import { buildApp } from '../src/app.js';
-import { Mailbox } from '../src/application/mailbox.js';
+import { Mailbox, orderMessageChannel } from '../src/application/mailbox.js';
 import { notificationHandlers } from '../src/events/handlers.js';
 import { createDb, type Db } from '../src/persistence/prisma.js';
 
@@ -168,5 +169,31 @@ describe('notifications HTTP API', () => {
     expect(stranger.json()).toMatchObject({ total: 0, items: [] });
     expect((await app.inject({ method: 'GET', url: '/notifications/messages' })).statusCode).toBe(401);
     expect((await app.inject({ method: 'GET', url: '/notifications/messages?limit=0', headers: { authorization: `Bearer ${await tokens.tokenFor(user)}` } })).statusCode).toBe(400);
+  });
+});
+
+describe('GET /notifications/messages?orderId= with Prefer: wait', () => {
+  it('answers as soon as the e-mail about the order is stored, in another process\'s transaction', async () => {
+    const listener = new NotificationListener({ connectionString: database.url, channel: orderMessageChannel });
+    await listener.start();
+    const waiting = await buildApp({ logger: createLogger('notification-test', 'silent'), mailbox, verifyToken: await createTokenVerifier(tokens), readiness: [], bodyLimit: 16_384, wait: { listener, maxSeconds: 5 } });
+    try {
+      const user = await recipient();
+      const auth = { authorization: `Bearer ${await tokens.tokenFor({ id: user.id, email: user.email })}` };
+      const event = paid(user.id);
+      const answer = waiting.inject({ method: 'GET', url: `/notifications/messages?orderId=${event.orderId}`, headers: { ...auth, prefer: 'wait=5' } });
+      await expect.poll(() => listener.waiting).toBe(1);
+      const started = Date.now();
+      await db.$transaction((tx) => mailbox.sendOrderOutcome(tx, event));
+      const response = await answer;
+      expect(Date.now() - started).toBeLessThan(4_000);
+      expect(response.headers['preference-applied']).toBe('wait=5');
+      expect(response.json()).toMatchObject({ total: 1, items: [{ orderId: event.orderId, kind: 'ORDER_PAID' }] });
+      // Without orderId there is nothing to wait for: an immediate answer, no Preference-Applied.
+      const list = await waiting.inject({ method: 'GET', url: '/notifications/messages', headers: { ...auth, prefer: 'wait=5' } });
+      expect(list.headers['preference-applied']).toBeUndefined();
+    } finally {
+      await waiting.close();
+    }
   });
 });

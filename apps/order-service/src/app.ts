@@ -1,5 +1,5 @@
-import type { HttpServer, ReadinessCheck, TokenVerifier } from '@eventflow/http';
-import { createHttpServer } from '@eventflow/http';
+import type { HttpServer, PreferWait, ReadinessCheck, TokenVerifier } from '@eventflow/http';
+import { answerWaitersOnClose, createHttpServer } from '@eventflow/http';
 import type { Logger } from '@eventflow/platform';
 import type { Orders } from './application/orders.js';
 import { orderRoutes } from './http/routes.js';
@@ -10,6 +10,8 @@ export interface OrderAppDeps {
   verifyToken: TokenVerifier;
   readiness: ReadinessCheck[];
   bodyLimit: number;
+  /** Prefer: wait support; without it the preference is ignored. */
+  wait?: PreferWait;
 }
 
 /** The HTTP side of order-service, built without listening so tests can inject requests. */
@@ -23,6 +25,7 @@ export async function buildApp(deps: OrderAppDeps): Promise<HttpServer> {
     prefix: '/orders',
     readiness: deps.readiness,
   });
-  orderRoutes(app, deps.orders, deps.verifyToken);
+  orderRoutes(app, deps.orders, deps.verifyToken, deps.wait);
+  answerWaitersOnClose(app, deps.wait);
   return app;
 }

@@ -3,8 +3,9 @@ import { createTokenVerifier } from '@eventflow/http';
 import { HttpProblem } from '@eventflow/http';
 import { AdmissionControl, Messaging, runService } from '@eventflow/messaging';
 import { createLogger, startTracing } from '@eventflow/platform';
+import { NotificationListener } from '@eventflow/platform/db';
 import { buildApp } from './app.js';
-import { Orders } from './application/orders.js';
+import { Orders, orderSettledChannel } from './application/orders.js';
 import { loadOrderConfig } from './config.js';
 import { orderConsumerGroup, orderHandlers } from './events/handlers.js';
 import { createDb, type Tx } from './persistence/prisma.js';
@@ -26,12 +27,17 @@ const messaging = new Messaging<Tx>({
   consumer: { groupId: orderConsumerGroup, topics: [topics.paymentEvents], handlers: orderHandlers(orders, service) },
 });
 
+// One LISTEN connection for every GET /orders/{id} with Prefer: wait in this process.
+const settlements = new NotificationListener({ connectionString: config.DATABASE_URL, channel: orderSettledChannel, logger });
+await settlements.start();
+
 const app = await buildApp({
   logger,
   orders,
   verifyToken: await createTokenVerifier({ publicKeyPem: config.JWT_PUBLIC_KEY, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE }),
   readiness: messaging.readinessChecks(),
   bodyLimit: config.HTTP_BODY_LIMIT_BYTES,
+  wait: { listener: settlements, maxSeconds: config.PREFER_WAIT_MAX_SECONDS },
 });
 // Past a backlog in the order flow, new orders are refused at once instead of queueing without bound.
 const admission = new AdmissionControl({

@@ -4,9 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PaymentFailed, PaymentSucceeded } from '@eventflow/events';
 import { createTokenVerifier, type HttpServer } from '@eventflow/http';
 import { PoisonMessageError, createLogger } from '@eventflow/platform';
+import { NotificationListener } from '@eventflow/platform/db';
 import { createTestTokens, eventMetadata, scratchDatabase } from '@eventflow/testing';
 import { buildApp } from '../src/app.js';
-import { Orders } from '../src/application/orders.js';
+import { Orders, orderSettledChannel } from '../src/application/orders.js';
 import { createDb, type Db } from '../src/persistence/prisma.js';
 
 // A migrated scratch database on the real PostgreSQL; no Kafka needed at this level.
@@ -132,5 +133,76 @@ describe('orders HTTP API', () => {
     const auth = { authorization: `Bearer ${await tokens.tokenFor({ id: randomUUID(), email: 'o@example.com' })}` };
     expect((await app.inject({ method: 'GET', url: `/orders/${randomUUID()}`, headers: auth })).statusCode).toBe(404);
     expect((await app.inject({ method: 'GET', url: '/orders/123', headers: auth })).statusCode).toBe(400);
+  });
+});
+
+describe('GET /orders/{id} with Prefer: wait', () => {
+  // A second app like main.ts builds it: the listener LISTENs on the scratch database that
+  // Orders.settle NOTIFYs in; the settling happens outside the app, as another replica's consumer would.
+  const listener = new NotificationListener({ connectionString: database.url, channel: orderSettledChannel });
+  let waiting: HttpServer;
+  beforeAll(async () => {
+    await listener.start();
+    waiting = await buildApp({ logger: createLogger('order-test', 'silent'), orders, verifyToken: await createTokenVerifier(tokens), readiness: [], bodyLimit: 1_024, wait: { listener, maxSeconds: 5 } });
+  });
+  afterAll(async () => {
+    await waiting.close();
+  });
+
+  async function pendingOrder() {
+    const user = { id: randomUUID(), email: 'w@example.com' };
+    const { order } = await orders.place(user.id, 300, context);
+    return { order, auth: { authorization: `Bearer ${await tokens.tokenFor(user)}` } };
+  }
+  const get = (id: string, headers: Record<string, string>) => waiting.inject({ method: 'GET', url: `/orders/${id}`, headers });
+
+  it('answers as soon as the order is settled, saying the preference was applied', async () => {
+    const { order, auth } = await pendingOrder();
+    const answer = get(order.id, { ...auth, prefer: 'wait=5' });
+    await expect.poll(() => listener.waiting).toBe(1);
+    const started = Date.now();
+    await db.$transaction((tx) => orders.settle(tx, succeeded(order.id, order.userId, 300), { kind: 'succeeded' }, context));
+    const response = await answer;
+    expect(Date.now() - started).toBeLessThan(4_000); // the 5 s wait was cut short by the NOTIFY
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toMatchObject({ id: order.id, status: 'PAID' });
+    expect(response.headers['preference-applied']).toBe('wait=5');
+  });
+
+  it('answers with the current state when the wait is over, capped at the maximum', async () => {
+    const { order, auth } = await pendingOrder();
+    const started = Date.now();
+    const response = await get(order.id, { ...auth, prefer: 'wait=1' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    expect(response.json()).toMatchObject({ status: 'PENDING_PAYMENT' });
+    expect(response.headers['preference-applied']).toBe('wait=1');
+    const settledAlready = await pendingOrder();
+    await db.$transaction((tx) => orders.settle(tx, failed(settledAlready.order.id, settledAlready.order.userId, 300), { kind: 'failed', reason: 'INSUFFICIENT_FUNDS' }, context));
+    const capped = await get(settledAlready.order.id, { ...settledAlready.auth, prefer: 'wait=600' });
+    expect(capped.json()).toMatchObject({ status: 'PAYMENT_FAILED' });
+    expect(capped.headers['preference-applied']).toBe('wait=5');
+  });
+
+  it('answers at once without the preference, and 404 for an unknown order even when asked to wait', async () => {
+    const { order, auth } = await pendingOrder();
+    const plain = await get(order.id, auth);
+    expect(plain.json()).toMatchObject({ status: 'PENDING_PAYMENT' });
+    expect(plain.headers['preference-applied']).toBeUndefined();
+    expect((await get(randomUUID(), { ...auth, prefer: 'wait=5' })).statusCode).toBe(404);
+  });
+
+  it('answers waiting requests at once with the current state when the server shuts down', async () => {
+    const closing = new NotificationListener({ connectionString: database.url, channel: orderSettledChannel });
+    await closing.start();
+    const server = await buildApp({ logger: createLogger('order-test', 'silent'), orders, verifyToken: await createTokenVerifier(tokens), readiness: [], bodyLimit: 1_024, wait: { listener: closing, maxSeconds: 30 } });
+    const { order, auth } = await pendingOrder();
+    const answer = server.inject({ method: 'GET', url: `/orders/${order.id}`, headers: { ...auth, prefer: 'wait=30' } });
+    await expect.poll(() => closing.waiting).toBe(1);
+    const started = Date.now();
+    await server.close();
+    const response = await answer;
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toMatchObject({ status: 'PENDING_PAYMENT' });
   });
 });

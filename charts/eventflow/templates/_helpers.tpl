@@ -89,6 +89,9 @@ ADMISSION_MAX_BACKLOG_MS: {{ $svc.admissionMaxBacklogMs | quote }}
 {{- if eq $component "notification" }}
 RECIPIENT_WAIT_MS: {{ $svc.recipientWaitMs | quote }}
 {{- end }}
+{{- if has $component (list "order" "notification") }}
+PREFER_WAIT_MAX_SECONDS: {{ $root.Values.http.preferWaitMaxSeconds | quote }}
+{{- end }}
 {{- if $root.Values.tracing.enabled }}
 OTEL_TRACES_EXPORTER: otlp
 OTEL_EXPORTER_OTLP_ENDPOINT: {{ $root.Values.tracing.endpoint | quote }}

@@ -5,6 +5,7 @@
  * outcome is final is in the body, as without the preference.
  */
 import { Type } from 'typebox';
+import type { NotificationListener } from '@eventflow/platform/db';
 
 /**
  * The `wait` preference in seconds, or undefined when there is none or it is not a valid
@@ -29,12 +30,12 @@ export function grantedWaitSeconds(header: string | string[] | undefined, maxSec
 }
 
 /** The request header, for the route schemas (and so the OpenAPI documents). */
-export const preferWaitHeaders = (maxSeconds: number, what: string) =>
+export const preferWaitHeaders = (what: string) =>
   Type.Object({
     prefer: Type.Optional(
       Type.String({
         description:
-          `RFC 7240. \`wait=N\`: hold the answer until ${what}, at most N seconds (capped at ${maxSeconds} s by this server's PREFER_WAIT_MAX_SECONDS), ` +
+          `RFC 7240. \`wait=N\`: hold the answer until ${what}, at most N seconds (capped by the server's PREFER_WAIT_MAX_SECONDS, 30 by default), ` +
           'then answer with the current state. The response then carries `Preference-Applied: wait=<seconds granted>`. Without it the answer is immediate.',
         examples: ['wait=10'],
       }),
@@ -58,3 +59,35 @@ export const preferWaitConfigSchema = {
     description: 'Longest `Prefer: wait=N` honoured on reads of asynchronous outcomes, in seconds; 0 answers at once and ignores the preference',
   }),
 };
+
+/** What a service hands its routes to honour `Prefer: wait`: the process's listener on the settling NOTIFYs and the cap. */
+export interface PreferWait {
+  listener: Pick<NotificationListener, 'waitUntil' | 'close'>;
+  maxSeconds: number;
+}
+
+/**
+ * Reads once; or, when the request prefers to wait and `wait` is given, until `isFinal` holds or
+ * the granted time is up, re-reading only when `key` is notified. Sets `Preference-Applied` when
+ * the preference was honoured, and `Vary: Prefer`.
+ */
+export async function readPreferringWait<T>(
+  request: { headers: Record<string, string | string[] | undefined> },
+  reply: { header(name: string, value: string): unknown },
+  wait: PreferWait | undefined,
+  key: string,
+  read: () => Promise<T>,
+  isFinal: (value: T) => boolean,
+): Promise<T> {
+  reply.header('vary', 'Prefer');
+  const seconds = wait ? grantedWaitSeconds(request.headers['prefer'], wait.maxSeconds) : 0;
+  if (!wait || seconds === 0) return read();
+  reply.header('preference-applied', `wait=${seconds}`);
+  return (await wait.listener.waitUntil(key, read, isFinal, seconds * 1_000)).value;
+}
+
+/** Shutting down answers every waiting request at once, with the current state: before the server waits for in-flight requests. */
+export function answerWaitersOnClose(app: { addHook(name: 'preClose', hook: () => Promise<void>): unknown }, wait: PreferWait | undefined): void {
+  const listener = wait?.listener;
+  if (listener) app.addHook('preClose', async () => listener.close());
+}

@@ -6,6 +6,9 @@ import type { Db, Tx } from '../persistence/prisma.js';
 
 export type MessageKind = 'ORDER_PAID' | 'ORDER_PAYMENT_FAILED' | 'DIRECT';
 
+/** NOTIFY channel of notification-service's database: the order id whose e-mail was stored, at commit. */
+export const orderMessageChannel = 'order_message_stored';
+
 export interface MessageView {
   id: string;
   userId: string;
@@ -75,6 +78,8 @@ export class Mailbox {
         ...email,
       },
     });
+    // Delivered at commit to every replica's listener: GET /notifications/messages?orderId= with Prefer: wait answers then.
+    await tx.$executeRaw`SELECT pg_notify(${orderMessageChannel}, ${event.orderId})`;
     return 'sent';
   }
 

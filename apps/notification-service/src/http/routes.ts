@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
-import type { HttpServer, TokenVerifier } from '@eventflow/http';
-import { HttpProblem, callerOf, paginationQuery, problemResponses, requireUser } from '@eventflow/http';
+import type { HttpServer, PreferWait, TokenVerifier } from '@eventflow/http';
+import { HttpProblem, callerOf, paginationQuery, preferWaitHeaders, preferenceAppliedHeader, problemResponses, readPreferringWait, requireUser } from '@eventflow/http';
 import type { Mailbox } from '../application/mailbox.js';
 
 const Message = Type.Object(
@@ -18,7 +18,8 @@ const Message = Type.Object(
   { $id: 'Message' },
 );
 
-export function notificationRoutes(app: HttpServer, mailbox: Mailbox, verify: TokenVerifier): void {
+/** `wait`: Prefer: wait on GET /notifications/messages?orderId=, woken by the NOTIFY of the transaction that stores the e-mail. */
+export function notificationRoutes(app: HttpServer, mailbox: Mailbox, verify: TokenVerifier, wait?: PreferWait): void {
   const auth = { preHandler: requireUser(verify) };
   const security = [{ bearerAuth: [] }];
   app.addSchema(Message);
@@ -30,20 +31,27 @@ export function notificationRoutes(app: HttpServer, mailbox: Mailbox, verify: To
       schema: {
         tags: ['notifications'],
         summary: 'List the messages sent to the caller, newest first',
+        description: 'With `orderId` and `Prefer: wait=N` the answer waits until the e-mail about that order is stored, at most N seconds.',
         security,
         querystring: Type.Object({
           ...paginationQuery.properties,
           orderId: Type.Optional(Type.String({ format: 'uuid', description: 'Only the message about this order.' })),
         }),
+        headers: preferWaitHeaders('the e-mail about `orderId` is stored (honoured with `orderId` only)'),
         response: {
-          200: Type.Object({ items: Type.Array(Type.Ref('Message')), total: Type.Integer(), limit: Type.Integer(), offset: Type.Integer() }),
+          200: Type.Object(
+            { items: Type.Array(Type.Ref('Message')), total: Type.Integer(), limit: Type.Integer(), offset: Type.Integer() },
+            { headers: preferenceAppliedHeader },
+          ),
           ...problemResponses(400, 401),
         },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { limit, offset, orderId } = request.query;
-      return { ...(await mailbox.list(callerOf(request).id, { limit, offset, orderId })), limit, offset };
+      const read = () => mailbox.list(callerOf(request).id, { limit, offset, orderId });
+      const page = orderId ? await readPreferringWait(request, reply, wait, orderId, read, (p) => p.total > 0) : await read();
+      return { ...page, limit, offset };
     },
   );
 

@@ -7,6 +7,9 @@ import { settle, type OrderStatus, type PaymentOutcome } from '../domain/order.j
 import type { Db, Tx } from '../persistence/prisma.js';
 import { ordersSettled } from './metrics.js';
 
+/** NOTIFY channel of order-service's database: the id of an order that reached its final state, at commit. */
+export const orderSettledChannel = 'order_settled';
+
 export interface OrderView {
   id: string;
   userId: string;
@@ -91,6 +94,8 @@ export class Orders {
         ? outboxRow('OrderPaid', { ...base, paidAt: now.getTime(), balanceAfter: 'balanceAfter' in event ? event.balanceAfter : null }, context)
         : outboxRow('OrderPaymentFailed', { ...base, reason: outcome.reason, failedAt: now.getTime() }, context);
     await appendToOutbox(tx, final);
+    // Delivered at commit to every replica's listener: GET /orders/{id} with Prefer: wait answers then.
+    await tx.$executeRaw`SELECT pg_notify(${orderSettledChannel}, ${order.id})`;
     ordersSettled.inc({ status: result.status });
     return result.status;
   }

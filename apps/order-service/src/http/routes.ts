@@ -1,6 +1,17 @@
 import { Type } from 'typebox';
-import type { HttpServer, TokenVerifier } from '@eventflow/http';
-import { HttpProblem, amountSchema, callerOf, idempotencyKeyHeader, paginationQuery, problemResponses, requireUser } from '@eventflow/http';
+import type { HttpServer, PreferWait, TokenVerifier } from '@eventflow/http';
+import {
+  HttpProblem,
+  amountSchema,
+  callerOf,
+  idempotencyKeyHeader,
+  paginationQuery,
+  preferWaitHeaders,
+  preferenceAppliedHeader,
+  problemResponses,
+  readPreferringWait,
+  requireUser,
+} from '@eventflow/http';
 import type { Orders } from '../application/orders.js';
 
 const Order = Type.Object(
@@ -19,7 +30,8 @@ const Order = Type.Object(
   { $id: 'Order' },
 );
 
-export function orderRoutes(app: HttpServer, orders: Orders, verify: TokenVerifier): void {
+/** `wait`: Prefer: wait on GET /orders/{id}, woken by the NOTIFY of the settling transaction (Orders.settle) in any replica. */
+export function orderRoutes(app: HttpServer, orders: Orders, verify: TokenVerifier, wait?: PreferWait): void {
   const auth = { preHandler: requireUser(verify) };
   const security = [{ bearerAuth: [] }];
   app.addSchema(Order);
@@ -56,14 +68,18 @@ export function orderRoutes(app: HttpServer, orders: Orders, verify: TokenVerifi
       schema: {
         tags: ['orders'],
         summary: 'Read one of the caller\'s orders',
+        description: 'With `Prefer: wait=N` the answer waits until the order is PAID or PAYMENT_FAILED, at most N seconds.',
         security,
         params: Type.Object({ orderId: Type.String({ format: 'uuid' }) }),
-        response: { 200: Type.Ref('Order'), ...problemResponses(400, 401, 404) },
+        headers: preferWaitHeaders('the order is PAID or PAYMENT_FAILED'),
+        response: { 200: { ...Type.Ref('Order'), headers: preferenceAppliedHeader }, ...problemResponses(400, 401, 404) },
       },
     },
-    async (request) => {
-      const order = await orders.get(callerOf(request).id, request.params.orderId);
-      if (!order) throw HttpProblem.notFound(`No order ${request.params.orderId}.`);
+    async (request, reply) => {
+      const { orderId } = request.params;
+      const read = () => orders.get(callerOf(request).id, orderId);
+      const order = await readPreferringWait(request, reply, wait, orderId, read, (o) => o === null || o.status !== 'PENDING_PAYMENT');
+      if (!order) throw HttpProblem.notFound(`No order ${orderId}.`);
       return order;
     },
   );
