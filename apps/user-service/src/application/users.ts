@@ -2,30 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
 import type { EventContext } from '@eventflow/messaging';
 import { appendToOutbox, outboxRow } from '@eventflow/messaging';
-import { normalizeEmail, normalizeName } from '../domain/user.js';
+import { InvalidCredentialsError, normalizeEmail, normalizeName } from '../domain/user.js';
 import type { Db } from '../persistence/prisma.js';
+import * as users from '../persistence/users.js';
+import type { UserView } from '../persistence/users.js';
 import type { IssuedToken } from './tokens.js';
 
-export interface UserView {
-  id: string;
-  email: string;
-  name: string;
-  createdAt: string;
-}
-
-export class EmailTakenError extends Error {
-  constructor(email: string) {
-    super(`A user with e-mail ${email} already exists.`);
-    this.name = 'EmailTakenError';
-  }
-}
-
-export class InvalidCredentialsError extends Error {
-  constructor() {
-    super('E-mail or password is wrong.');
-    this.name = 'InvalidCredentialsError';
-  }
-}
+export type { UserView } from '../persistence/users.js';
+export { EmailTakenError, InvalidCredentialsError } from '../domain/user.js';
 
 // argon2id with the library's defaults (19 MiB, 2 passes): OWASP's recommended minimum.
 const hashPassword = (password: string) => hash(password);
@@ -45,31 +29,25 @@ export class Users {
     const email = normalizeEmail(input.email);
     const name = normalizeName(input.name);
     const passwordHash = await hashPassword(input.password);
-    try {
-      return await this.db.$transaction(async (tx) => {
-        const user = await tx.user.create({ data: { id: randomUUID(), email, name, passwordHash } });
-        await appendToOutbox(
-          tx,
-          outboxRow('UserCreated', { userId: user.id, email, name, createdAt: user.createdAt.getTime() }, { ...context, producer: this.producer }),
-        );
-        return { id: user.id, email, name, createdAt: user.createdAt.toISOString() };
-      });
-    } catch (error) {
-      if ((error as { code?: string }).code === 'P2002') throw new EmailTakenError(email);
-      throw error;
-    }
+    return this.db.$transaction(async (tx) => {
+      const user = await users.insertUser(tx, { id: randomUUID(), email, name, passwordHash });
+      await appendToOutbox(
+        tx,
+        outboxRow('UserCreated', { userId: user.id, email, name, createdAt: user.createdAt.getTime() }, { ...context, producer: this.producer }),
+      );
+      return users.userView(user);
+    });
   }
 
   async login(emailInput: string, password: string): Promise<IssuedToken & { userId: string }> {
     const email = normalizeEmail(emailInput);
-    const user = await this.db.user.findUnique({ where: { email } });
+    const user = await users.findUserByEmail(this.db, email);
     const valid = await verify(user?.passwordHash ?? (await this.decoyHash), password);
     if (!user || !valid) throw new InvalidCredentialsError();
     return { ...(await this.issueToken({ id: user.id, email: user.email })), userId: user.id };
   }
 
-  async get(id: string): Promise<UserView | null> {
-    const user = await this.db.user.findUnique({ where: { id } });
-    return user && { id: user.id, email: user.email, name: user.name, createdAt: user.createdAt.toISOString() };
+  get(id: string): Promise<UserView | null> {
+    return users.findUser(this.db, id);
   }
 }

@@ -2,3 +2,17 @@
 export const normalizeEmail = (email: string): string => email.trim().toLowerCase();
 
 export const normalizeName = (name: string): string => name.trim().replace(/\s+/g, ' ');
+
+export class EmailTakenError extends Error {
+  constructor(email: string) {
+    super(`A user with e-mail ${email} already exists.`);
+    this.name = 'EmailTakenError';
+  }
+}
+
+export class InvalidCredentialsError extends Error {
+  constructor() {
+    super('E-mail or password is wrong.');
+    this.name = 'InvalidCredentialsError';
+  }
+}
