@@ -97,7 +97,12 @@ const stopAll = async () => {
 process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
 
 for (const instance of instances) instance.running = startService(instance.spec, instance.env, instance.options);
-await waitAllReady(instances, 120_000);
+try {
+  await waitAllReady(instances, 120_000);
+} catch (error) {
+  await stopAll();
+  throw error;
+}
 log(`${instances.length} instances ready: ${instances.map((i) => `${i.running.id}:${i.running.spec.port}`).join(' ')}`);
 
 const entryPoint = new EntryPoint(instances.map((i) => ({ service: i.spec.name, prefixes: i.spec.prefixes, port: i.options.instance.port })));
