@@ -1,5 +1,5 @@
 import type { EventMetadata, EventPayloads } from './generated/events.js';
-import { avroSchemas, eventTypes } from './generated/events.js';
+import { avroSchemas } from './generated/events.js';
 
 export * from './generated/events.js';
 
@@ -26,8 +26,6 @@ export const eventTopics: Record<EventType, Topic> = {
   PaymentSucceeded: topics.paymentEvents,
   PaymentFailed: topics.paymentEvents,
 };
-
-export const isEventType = (value: string): value is EventType => (eventTypes as readonly string[]).includes(value);
 
 export const avroSchemaOf = (type: EventType) => avroSchemas[type];
 

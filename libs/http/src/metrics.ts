@@ -1,5 +1,5 @@
 import { Counter, Histogram, collectDefaultMetrics, register } from 'prom-client';
-import type { HttpServer } from './server.js';
+import type { HttpServer } from './http-server.js';
 
 let defaultsCollected = false;
 

@@ -1,12 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, {
-  type FastifyError,
-  type FastifyInstance,
-  type FastifyRequest,
-  type RawReplyDefaultExpression,
-  type RawRequestDefaultExpression,
-  type RawServerDefault,
-} from 'fastify';
+import Fastify, { type FastifyError, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -14,16 +7,11 @@ import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { Logger } from '@eventflow/platform';
 import { SpanKind, SpanStatusCode, errorMessage, otelContext, startSpan } from '@eventflow/platform';
+import type { HttpServer } from './http-server.js';
 import { exposeMetrics } from './metrics.js';
 import { HttpProblem, problemContentType, problemSchema } from './problem.js';
 
-export type HttpServer = FastifyInstance<
-  RawServerDefault,
-  RawRequestDefaultExpression,
-  RawReplyDefaultExpression,
-  Logger,
-  TypeBoxTypeProvider
->;
+export type { HttpServer } from './http-server.js';
 
 export interface ReadinessCheck {
   name: string;
@@ -82,11 +70,11 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
   app.addHook('onRequest', (request, _reply, done) => {
     const { span, context } = startSpan(`${request.method} ${request.routeOptions.url ?? 'unmatched'}`, SpanKind.SERVER, request.headers);
     span.setAttribute('http.request.id', request.id);
-    (request as unknown as { span: typeof span }).span = span;
+    request.span = span;
     otelContext.with(context, done);
   });
   app.addHook('onResponse', async (request, reply) => {
-    const span = (request as unknown as { span: ReturnType<typeof startSpan>['span'] | null }).span;
+    const { span } = request;
     span?.setAttribute('http.response.status_code', reply.statusCode);
     if (reply.statusCode >= 500) span?.setStatus({ code: SpanStatusCode.ERROR });
     span?.end();

@@ -14,8 +14,6 @@ export function settle(status: OrderStatus, outcome: PaymentOutcome): { changed:
   return { changed: true, status: outcome.kind === 'succeeded' ? 'PAID' : 'PAYMENT_FAILED' };
 }
 
-export const isFinal = (status: OrderStatus): boolean => status !== 'PENDING_PAYMENT';
-
 /** The failure reasons of the PaymentFailed schema; an Avro reader maps a newer producer's reason to UNKNOWN. */
 export const paymentFailureReasons = ['INSUFFICIENT_FUNDS', 'ACCOUNT_NOT_FOUND', 'UNKNOWN'] as const satisfies readonly PaymentFailureReason[];
 
