@@ -1,5 +1,5 @@
-import type { HttpServer, ReadinessCheck, TokenVerifier } from '@eventflow/http';
-import { createHttpServer } from '@eventflow/http';
+import type { HttpServer, PreferWait, ReadinessCheck, TokenVerifier } from '@eventflow/http';
+import { answerWaitersOnClose, createHttpServer } from '@eventflow/http';
 import type { Logger } from '@eventflow/platform';
 import type { Ledger } from './application/ledger.js';
 import { billingRoutes } from './http/routes.js';
@@ -10,6 +10,8 @@ export interface BillingAppDeps {
   verifyToken: TokenVerifier;
   readiness: ReadinessCheck[];
   bodyLimit: number;
+  /** Prefer: wait support; without it the preference is ignored. */
+  wait?: PreferWait;
 }
 
 /** The HTTP side of billing, built without listening so tests can inject requests. */
@@ -23,6 +25,7 @@ export async function buildApp(deps: BillingAppDeps): Promise<HttpServer> {
     prefix: '/billing',
     readiness: deps.readiness,
   });
-  billingRoutes(app, deps.ledger, deps.verifyToken);
+  billingRoutes(app, deps.ledger, deps.verifyToken, deps.wait);
+  answerWaitersOnClose(app, deps.wait);
   return app;
 }

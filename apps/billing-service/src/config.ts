@@ -1,9 +1,11 @@
 import { Type, type Static } from 'typebox';
+import { preferWaitConfigSchema } from '@eventflow/http';
 import { commonConfigSchema, loadConfig } from '@eventflow/platform';
 
 export const billingConfigSchema = Type.Object({
   ...commonConfigSchema,
   PORT: Type.Integer({ minimum: 1, maximum: 65_535, default: 3002 }),
+  ...preferWaitConfigSchema,
   ACCOUNT_WAIT_MS: Type.Integer({
     minimum: 0,
     maximum: 600_000,

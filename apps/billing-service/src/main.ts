@@ -2,10 +2,12 @@ import { topics } from '@eventflow/events';
 import { createTokenVerifier } from '@eventflow/http';
 import { Messaging, runService } from '@eventflow/messaging';
 import { createLogger, startTracing } from '@eventflow/platform';
+import { NotificationListener } from '@eventflow/platform/db';
 import { buildApp } from './app.js';
 import { Ledger } from './application/ledger.js';
 import { loadBillingConfig } from './config.js';
 import { billingConsumerGroup, billingHandlers } from './events/handlers.js';
+import { paymentDecidedChannel } from './persistence/payments.js';
 import { createDb, type Tx } from './persistence/prisma.js';
 
 const service = 'billing-service';
@@ -25,12 +27,17 @@ const messaging = new Messaging<Tx>({
   consumer: { groupId: billingConsumerGroup, topics: [topics.userEvents, topics.orderEvents], handlers: billingHandlers(ledger, service) },
 });
 
+// One LISTEN connection for every GET …/transactions?orderId= with Prefer: wait in this process.
+const decisions = new NotificationListener({ connectionString: config.DATABASE_URL, channel: paymentDecidedChannel, logger });
+await decisions.start();
+
 const app = await buildApp({
   logger,
   ledger,
   verifyToken: await createTokenVerifier({ publicKeyPem: config.JWT_PUBLIC_KEY, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE }),
   readiness: messaging.readinessChecks(),
   bodyLimit: config.HTTP_BODY_LIMIT_BYTES,
+  wait: { listener: decisions, maxSeconds: config.PREFER_WAIT_MAX_SECONDS },
 });
 
 await runService({ logger, messaging, app, db, tracing, config });

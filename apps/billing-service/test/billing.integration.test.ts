@@ -4,9 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrderPlaced, UserCreated } from '@eventflow/events';
 import { createTokenVerifier, type HttpServer } from '@eventflow/http';
 import { RetryableError, createLogger } from '@eventflow/platform';
+import { NotificationListener } from '@eventflow/platform/db';
 import { createTestTokens, eventMetadata, scratchDatabase } from '@eventflow/testing';
 import { buildApp } from '../src/app.js';
 import { Ledger } from '../src/application/ledger.js';
+import { paymentDecidedChannel } from '../src/persistence/payments.js';
 import { createDb, type Db } from '../src/persistence/prisma.js';
 
 // A migrated scratch database on the real PostgreSQL; no Kafka needed at this level.
@@ -171,5 +173,36 @@ describe('billing HTTP API', () => {
     const response = await inject('GET', '/billing/nothing-here');
     expect(response.statusCode).toBe(404);
     expect(response.headers['content-type']).toContain('application/problem+json');
+  });
+});
+
+describe('GET /billing/accounts/me/transactions?orderId= with Prefer: wait', () => {
+  it("answers as soon as billing decides, with the order's charge and the decision", async () => {
+    const listener = new NotificationListener({ connectionString: database.url, channel: paymentDecidedChannel });
+    await listener.start();
+    const waiting = await buildApp({ logger: createLogger('billing-test', 'silent'), ledger, verifyToken: await createTokenVerifier(tokens), readiness: [], bodyLimit: 1_024, wait: { listener, maxSeconds: 5 } });
+    try {
+      const userId = await openAccount(1_000);
+      const auth = { authorization: `Bearer ${await tokens.tokenFor({ id: userId, email: `${userId}@example.com` })}` };
+      const [paid, refused] = [orderPlaced(userId, 400), orderPlaced(userId, 5_000)];
+      const url = (orderId: string) => `/billing/accounts/me/transactions?orderId=${orderId}`;
+      const answers = [paid, refused].map((o) => waiting.inject({ method: 'GET', url: url(o.orderId), headers: { ...auth, prefer: 'wait=5' } }));
+      await expect.poll(() => listener.waiting).toBe(2);
+      const started = Date.now();
+      for (const event of [paid, refused]) await db.$transaction((tx) => ledger.chargeOrder(tx, event, context));
+      const [charged, declined] = await Promise.all(answers);
+      expect(Date.now() - started).toBeLessThan(4_000);
+      expect(charged?.headers['preference-applied']).toBe('wait=5');
+      expect(charged?.json()).toMatchObject({ items: [{ kind: 'ORDER_CHARGE', amount: 400, balanceAfter: 600, orderId: paid.orderId }], payment: { orderId: paid.orderId, status: 'SUCCEEDED', failureReason: null } });
+      expect(declined?.json()).toMatchObject({ items: [], payment: { status: 'FAILED', failureReason: 'INSUFFICIENT_FUNDS' } });
+      // Undecided after the wait: the decision is null; without orderId the ledger as before.
+      const undecided = await waiting.inject({ method: 'GET', url: url(randomUUID()), headers: { ...auth, prefer: 'wait=1' } });
+      expect(undecided.json()).toEqual({ items: [], payment: null });
+      const ledgerPage = await waiting.inject({ method: 'GET', url: '/billing/accounts/me/transactions', headers: { ...auth, prefer: 'wait=5' } });
+      expect(ledgerPage.headers['preference-applied']).toBeUndefined();
+      expect(ledgerPage.json<{ items: unknown[] }>().items).toHaveLength(2);
+    } finally {
+      await waiting.close();
+    }
   });
 });

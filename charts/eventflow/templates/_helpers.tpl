@@ -89,7 +89,7 @@ ADMISSION_MAX_BACKLOG_MS: {{ $svc.admissionMaxBacklogMs | quote }}
 {{- if eq $component "notification" }}
 RECIPIENT_WAIT_MS: {{ $svc.recipientWaitMs | quote }}
 {{- end }}
-{{- if has $component (list "order" "notification") }}
+{{- if has $component (list "billing" "order" "notification") }}
 PREFER_WAIT_MAX_SECONDS: {{ $root.Values.http.preferWaitMaxSeconds | quote }}
 {{- end }}
 {{- if $root.Values.tracing.enabled }}

@@ -102,7 +102,7 @@ export function serviceEnv(spec: ServiceSpec, stack: Record<string, string>, key
   }
   if (spec.name === 'billing-service') env['ACCOUNT_WAIT_MS'] = '30000';
   if (spec.name === 'notification-service') env['RECIPIENT_WAIT_MS'] = '30000';
-  if (['order-service', 'notification-service'].includes(spec.name)) env['PREFER_WAIT_MAX_SECONDS'] = '30';
+  if (['billing-service', 'order-service', 'notification-service'].includes(spec.name)) env['PREFER_WAIT_MAX_SECONDS'] = '30';
   return env;
 }
 

@@ -44,8 +44,12 @@ export class Ledger {
     return accounts.findAccount(this.db, userId);
   }
 
-  listTransactions(userId: string, limit: number): Promise<TransactionView[]> {
-    return accounts.listTransactions(this.db, userId, limit);
+  listTransactions(userId: string, limit: number, orderId?: string): Promise<TransactionView[]> {
+    return accounts.listTransactions(this.db, userId, limit, orderId);
+  }
+
+  decisionOn(userId: string, orderId: string): Promise<payments.PaymentDecision | null> {
+    return payments.findDecision(this.db, userId, orderId);
   }
 
   deposit(userId: string, amount: number, idempotencyKey?: string): Promise<{ transaction: TransactionView; replayed: boolean }> {

@@ -1,12 +1,15 @@
 import { Type } from 'typebox';
-import type { HttpServer, TokenVerifier } from '@eventflow/http';
+import type { HttpServer, PreferWait, TokenVerifier } from '@eventflow/http';
 import {
   HttpProblem,
   amountSchema,
   callerOf,
   idempotencyKeyHeader,
   paginationQuery,
+  preferWaitHeaders,
+  preferenceAppliedHeader,
   problemResponses,
+  readPreferringWait,
   requireUser,
   userRefSchema,
 } from '@eventflow/http';
@@ -50,7 +53,17 @@ function toProblem(error: unknown): unknown {
   }
 }
 
-export function billingRoutes(app: HttpServer, ledger: Ledger, verify: TokenVerifier): void {
+const PaymentDecision = Type.Object(
+  {
+    orderId: Type.String({ format: 'uuid' }),
+    status: Type.Union([Type.Literal('SUCCEEDED'), Type.Literal('FAILED')]),
+    failureReason: Type.Union([Type.String(), Type.Null()], { description: 'Why the charge was refused, e.g. INSUFFICIENT_FUNDS.' }),
+  },
+  { description: "Billing's decision on the order; null while billing has not decided." },
+);
+
+/** `wait`: Prefer: wait on GET …/transactions?orderId=, woken by the NOTIFY of the transaction that records the payment. */
+export function billingRoutes(app: HttpServer, ledger: Ledger, verify: TokenVerifier, wait?: PreferWait): void {
   const auth = { preHandler: requireUser(verify) };
   const security = [{ bearerAuth: [] }];
 
@@ -91,16 +104,30 @@ export function billingRoutes(app: HttpServer, ledger: Ledger, verify: TokenVeri
       schema: {
         tags: ['billing'],
         summary: "List the account's ledger, newest first",
+        description: 'With `orderId`: only that order\'s charge, and billing\'s decision on it; with `Prefer: wait=N` as well, the answer waits until billing has decided, at most N seconds.',
         security,
         params: UserParams,
-        querystring: Type.Object({ limit: paginationQuery.properties.limit }),
-        response: { 200: Type.Object({ items: Type.Array(Type.Ref('LedgerEntry')) }), ...problemResponses(400, 401, 404) },
+        querystring: Type.Object({
+          limit: paginationQuery.properties.limit,
+          orderId: Type.Optional(Type.String({ format: 'uuid', description: "Only this order's charge, with `payment`, billing's decision on it." })),
+        }),
+        headers: preferWaitHeaders('billing has charged or refused the order `orderId` (honoured with `orderId` only)'),
+        response: {
+          200: Type.Object(
+            { items: Type.Array(Type.Ref('LedgerEntry')), payment: Type.Optional(Type.Union([PaymentDecision, Type.Null()])) },
+            { headers: preferenceAppliedHeader },
+          ),
+          ...problemResponses(400, 401, 404),
+        },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const userId = ownUserId(request.params.userId, callerOf(request).id);
       if (!(await ledger.getAccount(userId))) throw toProblem(new BillingError('ACCOUNT_NOT_FOUND', 'no account'));
-      return { items: await ledger.listTransactions(userId, request.query.limit) };
+      const { limit, orderId } = request.query;
+      if (!orderId) return { items: await ledger.listTransactions(userId, limit) };
+      const read = async () => ({ items: await ledger.listTransactions(userId, limit, orderId), payment: await ledger.decisionOn(userId, orderId) });
+      return readPreferringWait(request, reply, wait, orderId, read, (page) => page.payment !== null);
     },
   );
 

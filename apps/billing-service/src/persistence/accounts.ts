@@ -48,9 +48,9 @@ export async function findAccount(db: Tx, userId: string): Promise<AccountView |
   };
 }
 
-/** The ledger, newest first. */
-export async function listTransactions(db: Tx, userId: string, limit: number): Promise<TransactionView[]> {
-  const rows = await db.transaction.findMany({ where: { userId }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: limit });
+/** The ledger, newest first; with `orderId`, only that order's charge. */
+export async function listTransactions(db: Tx, userId: string, limit: number, orderId?: string): Promise<TransactionView[]> {
+  const rows = await db.transaction.findMany({ where: { userId, ...(orderId ? { orderId } : {}) }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: limit });
   return rows.map(transactionView);
 }
 
