@@ -26,8 +26,8 @@ export interface LoadResult {
 
 const agent = new Agent({ keepAlive: true, maxSockets: 1024, maxFreeSockets: 256 });
 
-/** One POST /orders; resolves with the HTTP status, or rejects on a transport error. */
-export function postOrder(baseUrl: string, user: BenchUser, price: number, timeoutMs = 30_000): Promise<number> {
+/** One POST /orders; resolves with the HTTP status and Retry-After (seconds, if sent), or rejects on a transport error. */
+export function postOrder(baseUrl: string, user: BenchUser, price: number, timeoutMs = 30_000): Promise<{ status: number; retryAfterSeconds?: number }> {
   const body = JSON.stringify({ price });
   const url = new URL('/orders', baseUrl);
   return new Promise((resolve, reject) => {
@@ -41,7 +41,8 @@ export function postOrder(baseUrl: string, user: BenchUser, price: number, timeo
       },
       (res) => {
         res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
+        const retryAfter = Number(res.headers['retry-after']);
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, ...(Number.isFinite(retryAfter) ? { retryAfterSeconds: retryAfter } : {}) }));
         res.on('error', reject);
       },
     );
@@ -69,7 +70,7 @@ export async function openLoop(options: { baseUrl: string; users: BenchUser[]; r
         const user = users[sent % users.length] as BenchUser;
         sent += 1;
         const pending = postOrder(baseUrl, user, price)
-          .then((status) => {
+          .then(({ status }) => {
             records.push({ dueMs, latencyMs: performance.now() - started - dueMs, status });
           })
           .catch((error: Error) => {
@@ -88,7 +89,11 @@ export async function openLoop(options: { baseUrl: string; users: BenchUser[]; r
   return { seconds: seconds_, records, errors };
 }
 
-/** `connections` clients, each sending its next order as soon as the previous one is answered. */
+/**
+ * `connections` clients, each sending its next order as soon as the previous one is answered;
+ * like well-behaved clients, they wait as long as a 503's Retry-After asks before sending again
+ * (the open-loop steps are the clients that do not).
+ */
 export async function closedLoop(options: { baseUrl: string; users: BenchUser[]; connections: number; seconds: number; price: number }): Promise<LoadResult> {
   const { baseUrl, users, connections, seconds, price } = options;
   const records: RequestRecord[] = [];
@@ -101,8 +106,13 @@ export async function closedLoop(options: { baseUrl: string; users: BenchUser[];
       const dueMs = performance.now() - started;
       const user = users[next++ % users.length] as BenchUser;
       try {
-        const status = await postOrder(baseUrl, user, price);
+        const { status, retryAfterSeconds } = await postOrder(baseUrl, user, price);
         records.push({ dueMs, latencyMs: performance.now() - started - dueMs, status });
+        if (status === 503 && retryAfterSeconds !== undefined) {
+          // With jitter, as client libraries do, so refused clients do not come back in step.
+          const waitMs = retryAfterSeconds * 1000 * (0.5 + Math.random());
+          await new Promise((resolve) => setTimeout(resolve, Math.min(waitMs, Math.max(0, endAt - performance.now()))));
+        }
       } catch (error) {
         const message = (error as Error).message;
         errors[message] = (errors[message] ?? 0) + 1;

@@ -39,7 +39,9 @@ export function admissionVerdict(reading: BacklogReading, maxBacklogMs: number, 
   }
   const worst = delays.reduce((a, b) => (b.ms > a.ms ? b : a));
   if (worst.ms <= maxBacklogMs) return { admit: true };
-  const seconds = Number.isFinite(worst.ms) ? Math.ceil(worst.ms / 1000) : 5;
+  // Come back when the backlog should be under the limit again, not when it is gone: clients that
+  // all wait out the whole backlog return to an idle system together.
+  const seconds = Number.isFinite(worst.ms) ? Math.ceil((worst.ms - maxBacklogMs) / 1000) : 5;
   return {
     admit: false,
     reason: `${worst.stage} is ${Number.isFinite(worst.ms) ? `${(worst.ms / 1000).toFixed(1)} s` : 'indefinitely'} behind (limit ${maxBacklogMs / 1000} s)`,
