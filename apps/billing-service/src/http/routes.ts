@@ -126,7 +126,11 @@ export function billingRoutes(app: HttpServer, ledger: Ledger, verify: TokenVeri
       if (!(await ledger.getAccount(userId))) throw toProblem(new BillingError('ACCOUNT_NOT_FOUND', 'no account'));
       const { limit, orderId } = request.query;
       if (!orderId) return { items: await ledger.listTransactions(userId, limit) };
-      const read = async () => ({ items: await ledger.listTransactions(userId, limit, orderId), payment: await ledger.decisionOn(userId, orderId) });
+      // The decision first: once it is visible, so is the charge written in the same transaction.
+      const read = async () => {
+        const payment = await ledger.decisionOn(userId, orderId);
+        return { items: await ledger.listTransactions(userId, limit, orderId), payment };
+      };
       return readPreferringWait(request, reply, wait, orderId, read, (page) => page.payment !== null);
     },
   );

@@ -50,7 +50,7 @@ export function notificationRoutes(app: HttpServer, mailbox: Mailbox, verify: To
     async (request, reply) => {
       const { limit, offset, orderId } = request.query;
       const read = () => mailbox.list(callerOf(request).id, { limit, offset, orderId });
-      const page = orderId ? await readPreferringWait(request, reply, wait, orderId, read, (p) => p.total > 0) : await read();
+      const page = orderId ? await readPreferringWait(request, reply, wait, orderId, read, (p) => p.total > 0 && (p.items.length > 0 || offset > 0)) : await read();
       return { ...page, limit, offset };
     },
   );
