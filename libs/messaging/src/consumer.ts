@@ -294,6 +294,7 @@ export class EventConsumer<TX extends SqlExecutor> {
         return await fn(attempt);
       } catch (error) {
         const failure = classify(error);
+        if (error instanceof PoisonMessageError) throw error;
         if (failure.kind === 'poison') throw new PoisonMessageError(`${errorMessage(error)} (${failure.reason})`, { cause: error });
         if (this.stopping) throw error;
         if (failure.kind === 'unknown' && attempt >= this.retry.maxAttempts) throw new RetriesExhausted(error, attempt);
