@@ -2,6 +2,7 @@ import type { HttpServer, PreferWait, ReadinessCheck, TokenVerifier } from '@eve
 import { answerWaitersOnClose, createHttpServer } from '@eventflow/http';
 import type { Logger } from '@eventflow/platform';
 import type { Ledger } from './application/ledger.js';
+import { billingProblems } from './http/problems.js';
 import { billingRoutes } from './http/routes.js';
 
 export interface BillingAppDeps {
@@ -24,6 +25,7 @@ export async function buildApp(deps: BillingAppDeps): Promise<HttpServer> {
     bodyLimit: deps.bodyLimit,
     prefix: '/billing',
     readiness: deps.readiness,
+    domainErrors: billingProblems,
   });
   billingRoutes(app, deps.ledger, deps.verifyToken, deps.wait);
   answerWaitersOnClose(app, deps.wait);

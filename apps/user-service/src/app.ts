@@ -2,6 +2,7 @@ import type { HttpServer, ReadinessCheck, TokenVerifier } from '@eventflow/http'
 import { createHttpServer } from '@eventflow/http';
 import type { Logger } from '@eventflow/platform';
 import type { Users } from './application/users.js';
+import { userProblems } from './http/problems.js';
 import { userRoutes } from './http/routes.js';
 
 export interface UserAppDeps {
@@ -22,6 +23,7 @@ export async function buildApp(deps: UserAppDeps): Promise<HttpServer> {
     bodyLimit: deps.bodyLimit,
     prefix: '/users',
     readiness: deps.readiness,
+    domainErrors: userProblems,
   });
   userRoutes(app, deps.users, deps.verifyToken);
   return app;

@@ -33,6 +33,11 @@ export interface HttpServerOptions {
   /** Path prefix the ingress routes to this service; docs are served under it. */
   prefix: string;
   readiness: ReadinessCheck[];
+  /**
+   * The service's one mapping from its domain errors to problems (undefined: not a domain error).
+   * Routes let domain errors propagate; the error handler answers with the mapped problem.
+   */
+  domainErrors?: (error: unknown) => HttpProblem | undefined;
 }
 
 const ajvFor = (coerceTypes: boolean | 'array') => {
@@ -97,7 +102,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const problem = toProblem(error, request);
+    const problem = options.domainErrors?.(error) ?? toProblem(error, request);
     if (problem.status >= 500 && problem.status !== 503) request.log.error({ err: error }, 'request failed');
     if (problem.retryAfterSeconds !== undefined) void reply.header('retry-after', String(problem.retryAfterSeconds));
     void reply.code(problem.status).type(problemContentType).send(problem.toProblem(request.url));

@@ -3,9 +3,11 @@ import { Type } from 'typebox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@eventflow/platform';
 import { createTestTokens } from '@eventflow/testing';
-import { HttpProblem, amountSchema, callerOf, createHttpServer, createTokenVerifier, requireUser, type HttpServer } from '../src/index.js';
+import { HttpProblem, amountSchema, authenticatedRoutes, callerOf, createHttpServer, createTokenVerifier, requireUser, type HttpServer } from '../src/index.js';
 
 const tokens = createTestTokens();
+/** A domain error of the kind a service maps to a problem. */
+class OutOfStockError extends Error {}
 let healthy = true;
 let app: HttpServer;
 
@@ -17,6 +19,7 @@ beforeAll(async () => {
     logger: createLogger('http-test', 'silent'),
     bodyLimit: 1_024,
     prefix: '/things',
+    domainErrors: (error) => (error instanceof OutOfStockError ? HttpProblem.conflict('out-of-stock', 'Out of stock', error.message) : undefined),
     readiness: [
       {
         name: 'dependency',
@@ -35,6 +38,9 @@ beforeAll(async () => {
   app.get('/things/conflict', async () => {
     throw HttpProblem.conflict('thing-taken', 'Thing taken', 'Somebody has it.', { holder: 'x' });
   });
+  app.get('/things/domain', async () => {
+    throw new OutOfStockError('none left');
+  });
   app.get('/things/crash', async () => {
     throw new Error('secret internals');
   });
@@ -45,9 +51,43 @@ beforeAll(async () => {
     // What Prisma throws when no pooled connection frees up within maxWait.
     throw Object.assign(new Error('Transaction API error: Unable to start a transaction in the given time.'), { code: 'P2028' });
   });
+  authenticatedRoutes(app, verify, (scope) => {
+    scope.post('/things/guarded', { schema: { body: Type.Object({ amount: amountSchema('Amount.') }, { additionalProperties: false }) } }, async (request) => ({
+      amount: request.body.amount,
+      by: callerOf(request).id,
+    }));
+  });
   await app.ready();
 });
 afterAll(() => app.close());
+
+describe('domainErrors', () => {
+  it("answers a domain error with the service's problem for it, and anything else as before", async () => {
+    const mapped = await app.inject({ method: 'GET', url: '/things/domain' });
+    expect(mapped.statusCode).toBe(409);
+    expect(mapped.json()).toMatchObject({ type: expect.stringContaining('out-of-stock'), status: 409, detail: 'none left' });
+    expect((await app.inject({ method: 'GET', url: '/things/crash' })).statusCode).toBe(500);
+  });
+});
+
+describe('authenticatedRoutes', () => {
+  const post = async (payload: string, headers: Record<string, string> = {}) =>
+    app.inject({ method: 'POST', url: '/things/guarded', payload, headers: { 'content-type': 'application/json', ...headers } });
+
+  it('answers an anonymous request 401 before it validates the body', async () => {
+    const response = await post('{"amount": "not a number"}');
+    expect(response.statusCode).toBe(401);
+    expect(response.headers['content-type']).toContain('application/problem+json');
+  });
+
+  it('validates the body of an authenticated request and runs the route', async () => {
+    const authorization = `Bearer ${await tokens.tokenFor({ id: 'u-2', email: 'v@example.com' })}`;
+    expect((await post('{"amount": "not a number"}', { authorization })).statusCode).toBe(400);
+    const accepted = await post('{"amount": 7}', { authorization });
+    expect(accepted.statusCode).toBe(200);
+    expect(accepted.json()).toEqual({ amount: 7, by: 'u-2' });
+  });
+});
 
 describe('HTTP conventions', () => {
   const post = async (payload: string, headers: Record<string, string> = {}) =>

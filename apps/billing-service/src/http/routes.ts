@@ -2,6 +2,7 @@ import { Type } from 'typebox';
 import type { HttpServer, PreferWait, TokenVerifier } from '@eventflow/http';
 import {
   HttpProblem,
+  authenticatedRoutes,
   amountSchema,
   callerOf,
   idempotencyKeyHeader,
@@ -10,7 +11,6 @@ import {
   preferenceAppliedHeader,
   problemResponses,
   readPreferringWait,
-  requireUser,
   userRefSchema,
 } from '@eventflow/http';
 import { BillingError, type Ledger } from '../application/ledger.js';
@@ -41,18 +41,6 @@ const LedgerEntry = Type.Object(
 const AmountBody = Type.Object({ amount: amountSchema('Amount to move.') }, { additionalProperties: false });
 const UserParams = Type.Object({ userId: userRefSchema });
 
-function toProblem(error: unknown): unknown {
-  if (!(error instanceof BillingError)) return error;
-  switch (error.code) {
-    case 'ACCOUNT_NOT_FOUND':
-      return HttpProblem.notFound('No billing account for this user (it is opened shortly after registration).');
-    case 'INSUFFICIENT_FUNDS':
-      return HttpProblem.conflict('insufficient-funds', 'Insufficient funds', error.message, { balance: error.balance });
-    case 'BALANCE_LIMIT_EXCEEDED':
-      return HttpProblem.conflict('balance-limit-exceeded', 'Balance limit exceeded', error.message, { balance: error.balance });
-  }
-}
-
 const PaymentDecision = Type.Object(
   {
     orderId: Type.String({ format: 'uuid' }),
@@ -64,7 +52,6 @@ const PaymentDecision = Type.Object(
 
 /** `wait`: Prefer: wait on GET …/transactions?orderId=, woken by the NOTIFY of the transaction that records the payment. */
 export function billingRoutes(app: HttpServer, ledger: Ledger, verify: TokenVerifier, wait?: PreferWait): void {
-  const auth = { preHandler: requireUser(verify) };
   const security = [{ bearerAuth: [] }];
 
   /** The caller may only name themselves; anyone else's account does not exist for them. */
@@ -76,96 +63,90 @@ export function billingRoutes(app: HttpServer, ledger: Ledger, verify: TokenVeri
 
   app.addSchema(Account);
   app.addSchema(LedgerEntry);
-
-  app.get(
-    '/billing/accounts/:userId',
-    {
-      ...auth,
-      schema: {
-        tags: ['billing'],
-        summary: "Read the caller's account and balance",
-        security,
-        params: UserParams,
-        response: { 200: Type.Ref('Account'), ...problemResponses(400, 401, 404) },
-      },
-    },
-    async (request) => {
-      const userId = ownUserId(request.params.userId, callerOf(request).id);
-      const account = await ledger.getAccount(userId);
-      if (!account) throw toProblem(new BillingError('ACCOUNT_NOT_FOUND', 'no account'));
-      return account;
-    },
-  );
-
-  app.get(
-    '/billing/accounts/:userId/transactions',
-    {
-      ...auth,
-      schema: {
-        tags: ['billing'],
-        summary: "List the account's ledger, newest first",
-        description: 'With `orderId`: only that order\'s charge, and billing\'s decision on it; with `Prefer: wait=N` as well, the answer waits until billing has decided, at most N seconds.',
-        security,
-        params: UserParams,
-        querystring: Type.Object({
-          limit: paginationQuery.properties.limit,
-          orderId: Type.Optional(Type.String({ format: 'uuid', description: "Only this order's charge, with `payment`, billing's decision on it." })),
-        }),
-        headers: preferWaitHeaders('billing has charged or refused the order `orderId` (honoured with `orderId` only)'),
-        response: {
-          200: Type.Object(
-            { items: Type.Array(Type.Ref('LedgerEntry')), payment: Type.Optional(Type.Union([PaymentDecision, Type.Null()])) },
-            { headers: preferenceAppliedHeader },
-          ),
-          ...problemResponses(400, 401, 404),
-        },
-      },
-    },
-    async (request, reply) => {
-      const userId = ownUserId(request.params.userId, callerOf(request).id);
-      if (!(await ledger.getAccount(userId))) throw toProblem(new BillingError('ACCOUNT_NOT_FOUND', 'no account'));
-      const { limit, orderId } = request.query;
-      if (!orderId) return { items: await ledger.listTransactions(userId, limit) };
-      // The decision first: once it is visible, so is the charge written in the same transaction.
-      const read = async () => {
-        const payment = await ledger.decisionOn(userId, orderId);
-        return { items: await ledger.listTransactions(userId, limit, orderId), payment };
-      };
-      return readPreferringWait(request, reply, wait, orderId, read, (page) => page.payment !== null);
-    },
-  );
-
-  for (const [path, kind] of [
-    ['deposits', 'deposit'],
-    ['withdrawals', 'withdraw'],
-  ] as const) {
-    app.post(
-      `/billing/accounts/:userId/${path}`,
+  authenticatedRoutes(app, verify, (scope) => {
+    scope.get(
+      '/billing/accounts/:userId',
       {
-        ...auth,
         schema: {
           tags: ['billing'],
-          summary: kind === 'deposit' ? 'Put money into the account' : 'Take money out of the account (never below zero)',
+          summary: "Read the caller's account and balance",
           security,
           params: UserParams,
-          headers: idempotencyKeyHeader,
-          body: AmountBody,
+          response: { 200: Type.Ref('Account'), ...problemResponses(400, 401, 404) },
+        },
+      },
+      async (request) => {
+        const userId = ownUserId(request.params.userId, callerOf(request).id);
+        const account = await ledger.getAccount(userId);
+        if (!account) throw new BillingError('ACCOUNT_NOT_FOUND', 'no account');
+        return account;
+      },
+    );
+
+    scope.get(
+      '/billing/accounts/:userId/transactions',
+      {
+        schema: {
+          tags: ['billing'],
+          summary: "List the account's ledger, newest first",
+          description: 'With `orderId`: only that order\'s charge, and billing\'s decision on it; with `Prefer: wait=N` as well, the answer waits until billing has decided, at most N seconds.',
+          security,
+          params: UserParams,
+          querystring: Type.Object({
+            limit: paginationQuery.properties.limit,
+            orderId: Type.Optional(Type.String({ format: 'uuid', description: "Only this order's charge, with `payment`, billing's decision on it." })),
+          }),
+          headers: preferWaitHeaders('billing has charged or refused the order `orderId` (honoured with `orderId` only)'),
           response: {
-            201: Type.Ref('LedgerEntry'),
-            200: Type.Ref('LedgerEntry'),
-            ...problemResponses(400, 401, 404, 409, 413, 415),
+            200: Type.Object(
+              { items: Type.Array(Type.Ref('LedgerEntry')), payment: Type.Optional(Type.Union([PaymentDecision, Type.Null()])) },
+              { headers: preferenceAppliedHeader },
+            ),
+            ...problemResponses(400, 401, 404),
           },
         },
       },
       async (request, reply) => {
         const userId = ownUserId(request.params.userId, callerOf(request).id);
-        try {
-          const { transaction, replayed } = await ledger[kind](userId, request.body.amount, request.headers['idempotency-key']);
-          return reply.code(replayed ? 200 : 201).send(transaction);
-        } catch (error) {
-          throw toProblem(error);
-        }
+        if (!(await ledger.getAccount(userId))) throw new BillingError('ACCOUNT_NOT_FOUND', 'no account');
+        const { limit, orderId } = request.query;
+        if (!orderId) return { items: await ledger.listTransactions(userId, limit) };
+        // The decision first: once it is visible, so is the charge written in the same transaction.
+        const read = async () => {
+          const payment = await ledger.decisionOn(userId, orderId);
+          return { items: await ledger.listTransactions(userId, limit, orderId), payment };
+        };
+        return readPreferringWait(request, reply, wait, orderId, read, (page) => page.payment !== null);
       },
     );
-  }
+
+    for (const [path, kind] of [
+      ['deposits', 'deposit'],
+      ['withdrawals', 'withdraw'],
+    ] as const) {
+      scope.post(
+        `/billing/accounts/:userId/${path}`,
+        {
+          schema: {
+            tags: ['billing'],
+            summary: kind === 'deposit' ? 'Put money into the account' : 'Take money out of the account (never below zero)',
+            security,
+            params: UserParams,
+            headers: idempotencyKeyHeader,
+            body: AmountBody,
+            response: {
+              201: Type.Ref('LedgerEntry'),
+              200: Type.Ref('LedgerEntry'),
+              ...problemResponses(400, 401, 404, 409, 413, 415),
+            },
+          },
+        },
+        async (request, reply) => {
+          const userId = ownUserId(request.params.userId, callerOf(request).id);
+          const { transaction, replayed } = await ledger[kind](userId, request.body.amount, request.headers['idempotency-key']);
+          return reply.code(replayed ? 200 : 201).send(transaction);
+        },
+      );
+    }
+  });
 }

@@ -2,6 +2,7 @@ import { Type } from 'typebox';
 import type { HttpServer, PreferWait, TokenVerifier } from '@eventflow/http';
 import {
   HttpProblem,
+  authenticatedRoutes,
   amountSchema,
   callerOf,
   idempotencyKeyHeader,
@@ -10,7 +11,6 @@ import {
   preferenceAppliedHeader,
   problemResponses,
   readPreferringWait,
-  requireUser,
 } from '@eventflow/http';
 import type { Orders } from '../application/orders.js';
 
@@ -32,76 +32,73 @@ const Order = Type.Object(
 
 /** `wait`: Prefer: wait on GET /orders/{id}, woken by the NOTIFY of the settling transaction (Orders.settle) in any replica. */
 export function orderRoutes(app: HttpServer, orders: Orders, verify: TokenVerifier, wait?: PreferWait): void {
-  const auth = { preHandler: requireUser(verify) };
   const security = [{ bearerAuth: [] }];
   app.addSchema(Order);
-
-  app.post(
-    '/orders',
-    {
-      ...auth,
-      schema: {
-        tags: ['orders'],
-        summary: 'Place an order; billing charges its price asynchronously',
-        security,
-        headers: idempotencyKeyHeader,
-        body: Type.Object({ price: amountSchema('Price of the order.') }, { additionalProperties: false }),
-        response: { 201: Type.Ref('Order'), 200: Type.Ref('Order'), ...problemResponses(400, 401, 413, 415, 503) },
-      },
-    },
-    async (request, reply) => {
-      const caller = callerOf(request);
-      const { order, replayed } = await orders.place(
-        caller.id,
-        request.body.price,
-        { correlationId: request.id },
-        request.headers['idempotency-key'],
-      );
-      return reply.code(replayed ? 200 : 201).header('location', `/orders/${order.id}`).send(order);
-    },
-  );
-
-  app.get(
-    '/orders/:orderId',
-    {
-      ...auth,
-      schema: {
-        tags: ['orders'],
-        summary: 'Read one of the caller\'s orders',
-        description: 'With `Prefer: wait=N` the answer waits until the order is PAID or PAYMENT_FAILED, at most N seconds.',
-        security,
-        params: Type.Object({ orderId: Type.String({ format: 'uuid' }) }),
-        headers: preferWaitHeaders('the order is PAID or PAYMENT_FAILED'),
-        response: { 200: { ...Type.Ref('Order'), headers: preferenceAppliedHeader }, ...problemResponses(400, 401, 404) },
-      },
-    },
-    async (request, reply) => {
-      const { orderId } = request.params;
-      const read = () => orders.get(callerOf(request).id, orderId);
-      const order = await readPreferringWait(request, reply, wait, orderId, read, (o) => o === null || o.status !== 'PENDING_PAYMENT');
-      if (!order) throw HttpProblem.notFound(`No order ${orderId}.`);
-      return order;
-    },
-  );
-
-  app.get(
-    '/orders',
-    {
-      ...auth,
-      schema: {
-        tags: ['orders'],
-        summary: "List the caller's orders, newest first",
-        security,
-        querystring: paginationQuery,
-        response: {
-          200: Type.Object({ items: Type.Array(Type.Ref('Order')), total: Type.Integer(), limit: Type.Integer(), offset: Type.Integer() }),
-          ...problemResponses(400, 401),
+  authenticatedRoutes(app, verify, (scope) => {
+    scope.post(
+      '/orders',
+      {
+        schema: {
+          tags: ['orders'],
+          summary: 'Place an order; billing charges its price asynchronously',
+          security,
+          headers: idempotencyKeyHeader,
+          body: Type.Object({ price: amountSchema('Price of the order.') }, { additionalProperties: false }),
+          response: { 201: Type.Ref('Order'), 200: Type.Ref('Order'), ...problemResponses(400, 401, 413, 415, 503) },
         },
       },
-    },
-    async (request) => {
-      const { limit, offset } = request.query;
-      return { ...(await orders.list(callerOf(request).id, limit, offset)), limit, offset };
-    },
-  );
+      async (request, reply) => {
+        const caller = callerOf(request);
+        const { order, replayed } = await orders.place(
+          caller.id,
+          request.body.price,
+          { correlationId: request.id },
+          request.headers['idempotency-key'],
+        );
+        return reply.code(replayed ? 200 : 201).header('location', `/orders/${order.id}`).send(order);
+      },
+    );
+
+    scope.get(
+      '/orders/:orderId',
+      {
+        schema: {
+          tags: ['orders'],
+          summary: 'Read one of the caller\'s orders',
+          description: 'With `Prefer: wait=N` the answer waits until the order is PAID or PAYMENT_FAILED, at most N seconds.',
+          security,
+          params: Type.Object({ orderId: Type.String({ format: 'uuid' }) }),
+          headers: preferWaitHeaders('the order is PAID or PAYMENT_FAILED'),
+          response: { 200: { ...Type.Ref('Order'), headers: preferenceAppliedHeader }, ...problemResponses(400, 401, 404) },
+        },
+      },
+      async (request, reply) => {
+        const { orderId } = request.params;
+        const read = () => orders.get(callerOf(request).id, orderId);
+        const order = await readPreferringWait(request, reply, wait, orderId, read, (o) => o === null || o.status !== 'PENDING_PAYMENT');
+        if (!order) throw HttpProblem.notFound(`No order ${orderId}.`);
+        return order;
+      },
+    );
+
+    scope.get(
+      '/orders',
+      {
+        schema: {
+          tags: ['orders'],
+          summary: "List the caller's orders, newest first",
+          security,
+          querystring: paginationQuery,
+          response: {
+            200: Type.Object({ items: Type.Array(Type.Ref('Order')), total: Type.Integer(), limit: Type.Integer(), offset: Type.Integer() }),
+            ...problemResponses(400, 401),
+          },
+        },
+      },
+      async (request) => {
+        const { limit, offset } = request.query;
+        return { ...(await orders.list(callerOf(request).id, limit, offset)), limit, offset };
+      },
+    );
+  });
 }

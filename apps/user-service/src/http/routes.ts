@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import type { HttpServer, TokenVerifier } from '@eventflow/http';
-import { HttpProblem, callerOf, problemResponses, requireUser, userRefSchema } from '@eventflow/http';
-import { EmailTakenError, InvalidCredentialsError, type Users } from '../application/users.js';
+import { HttpProblem, authenticatedRoutes, callerOf, problemResponses, userRefSchema } from '@eventflow/http';
+import type { Users } from '../application/users.js';
 
 const User = Type.Object(
   {
@@ -19,7 +19,6 @@ const Credentials = {
 };
 
 export function userRoutes(app: HttpServer, users: Users, verify: TokenVerifier): void {
-  const auth = { preHandler: requireUser(verify) };
   const security = [{ bearerAuth: [] }];
   app.addSchema(User);
 
@@ -34,14 +33,9 @@ export function userRoutes(app: HttpServer, users: Users, verify: TokenVerifier)
       },
     },
     async (request, reply) => {
-      try {
-        const user = await users.register(request.body, { correlationId: request.id });
-        request.log.info({ userId: user.id }, 'user registered');
-        return reply.code(201).header('location', `/users/${user.id}`).send(user);
-      } catch (error) {
-        if (error instanceof EmailTakenError) throw HttpProblem.conflict('email-taken', 'E-mail already registered', error.message);
-        throw error;
-      }
+      const user = await users.register(request.body, { correlationId: request.id });
+      request.log.info({ userId: user.id }, 'user registered');
+      return reply.code(201).header('location', `/users/${user.id}`).send(user);
     },
   );
 
@@ -64,33 +58,29 @@ export function userRoutes(app: HttpServer, users: Users, verify: TokenVerifier)
       },
     },
     async (request) => {
-      try {
-        return await users.login(request.body.email, request.body.password);
-      } catch (error) {
-        if (error instanceof InvalidCredentialsError) throw HttpProblem.unauthorized(error.message);
-        throw error;
-      }
+      return users.login(request.body.email, request.body.password);
     },
   );
 
-  app.get(
-    '/users/:userId',
-    {
-      ...auth,
-      schema: {
-        tags: ['users'],
-        summary: 'Read the caller (`me` or their own id)',
-        security,
-        params: Type.Object({ userId: userRefSchema }),
-        response: { 200: Type.Ref('User'), ...problemResponses(400, 401, 404) },
+  authenticatedRoutes(app, verify, (scope) => {
+    scope.get(
+      '/users/:userId',
+      {
+        schema: {
+          tags: ['users'],
+          summary: 'Read the caller (`me` or their own id)',
+          security,
+          params: Type.Object({ userId: userRefSchema }),
+          response: { 200: Type.Ref('User'), ...problemResponses(400, 401, 404) },
+        },
       },
-    },
-    async (request) => {
-      const caller = callerOf(request);
-      const id = request.params.userId === 'me' ? caller.id : request.params.userId;
-      const user = id === caller.id ? await users.get(id) : null;
-      if (!user) throw HttpProblem.notFound(`No user ${request.params.userId}.`);
-      return user;
-    },
-  );
+      async (request) => {
+        const caller = callerOf(request);
+        const id = request.params.userId === 'me' ? caller.id : request.params.userId;
+        const user = id === caller.id ? await users.get(id) : null;
+        if (!user) throw HttpProblem.notFound(`No user ${request.params.userId}.`);
+        return user;
+      },
+    );
+  });
 }
