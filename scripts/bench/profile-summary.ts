@@ -58,7 +58,9 @@ for (const file of positionals) {
     for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
       const frame = byId.get(at);
       if (!frame || frame.callFrame.functionName === '(root)') continue;
-      seen.add(packageOf(frame.callFrame.url, frame.callFrame.functionName));
+      const pkg = packageOf(frame.callFrame.url, frame.callFrame.functionName);
+      // Node's internals and native frames sit under nearly every stack: only their self time says something.
+      if (pkg !== 'node (internals)' && pkg !== '(native)') seen.add(pkg);
     }
     for (const pkg of seen) inclusive.set(pkg, (inclusive.get(pkg) ?? 0) + dt);
   });
