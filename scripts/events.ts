@@ -20,7 +20,7 @@
  * offsets past it, so no later run re-publishes an entry twice.
  */
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel, type IHeaders, type KafkaMessage } from 'kafkajs';
+import { Kafka, logLevel, type Consumer, type IHeaders, type KafkaMessage } from 'kafkajs';
 import { EventCodec, consumerGroups, dlqTopicOf } from '@eventflow/events';
 import { runConsole } from './events-console.js';
 
@@ -103,6 +103,27 @@ interface DeadLetter {
   headers: Record<string, string>;
 }
 
+/** Reads `topic` from where the consumer's group starts, up to the offset given per partition (exclusive). */
+async function readDeadLetters(consumer: Consumer, topic: string, target: Map<number, number>, into: DeadLetter[]): Promise<void> {
+  let finish: () => void = () => {};
+  const done = new Promise<void>((resolve) => (finish = resolve));
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    autoCommit: false,
+    eachMessage: async ({ partition, message }) => {
+      const offset = Number(message.offset);
+      if (offset < (target.get(partition) ?? 0)) into.push({ partition, offset, key: message.key, value: message.value, headers: headersOf(message) });
+      if (offset + 1 >= (target.get(partition) ?? 0)) target.delete(partition);
+      if (target.size === 0) finish();
+    },
+  });
+  const timeout = setTimeout(finish, 60_000);
+  await done;
+  clearTimeout(timeout);
+  if (target.size > 0) throw new Error(`could not read ${topic} to the end within 60 s (partitions ${[...target.keys()].join(', ')} unread)`);
+}
+
 async function replay(dlq: string, options: { eventIds: string[]; all: boolean; dryRun: boolean }): Promise<void> {
   const kafka = new Kafka({ clientId: 'eventflow-replay', brokers, logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
@@ -130,27 +151,22 @@ async function replay(dlq: string, options: { eventIds: string[]; all: boolean; 
 
     // Read from the replay group's committed offsets up to the end as of now.
     if (pending.length > 0) {
-      const target = new Map(pending.map(({ partition, high }) => [partition, Number(high)]));
-      let finish: () => void = () => {};
-      const done = new Promise<void>((resolve) => (finish = resolve));
-      await consumer.connect();
-      await consumer.subscribe({ topic: dlq, fromBeginning: true });
-      await consumer.run({
-        autoCommit: false,
-        eachMessage: async ({ partition, message }) => {
-          const offset = Number(message.offset);
-          if (offset < (target.get(partition) ?? 0)) {
-            entries.push({ partition, offset, key: message.key, value: message.value, headers: headersOf(message) });
-          }
-          if (offset + 1 >= (target.get(partition) ?? 0)) target.delete(partition);
-          if (target.size === 0) finish();
-        },
-      });
-      const timeout = setTimeout(finish, 60_000);
-      await done;
-      clearTimeout(timeout);
-      if (target.size > 0) throw new Error(`could not read ${dlq} to its end within 60 s (partitions ${[...target.keys()].join(', ')} unread)`);
+      await readDeadLetters(consumer, dlq, new Map(pending.map(({ partition, high }) => [partition, Number(high)])), entries);
       consumer.pause([{ topic: dlq }]);
+    }
+    // An event id asked for by name that lies in the replayed prefix is read too, with a throwaway
+    // group, so that it is reported as already replayed rather than not found.
+    const unseen = options.eventIds.filter((id) => !entries.some((e) => e.headers['event-id'] === id));
+    const prefixes = [...states].filter(([partition, state]) => state.prefixEnd > Number(ends.find((e) => e.partition === partition)?.low ?? 0));
+    if (unseen.length > 0 && prefixes.length > 0) {
+      const earlier: DeadLetter[] = [];
+      const reader = kafka.consumer({ groupId: `eventflow-inspect-${randomUUID()}` });
+      try {
+        await readDeadLetters(reader, dlq, new Map(prefixes.map(([partition, state]) => [partition, state.prefixEnd])), earlier);
+      } finally {
+        await reader.disconnect();
+      }
+      entries.push(...earlier.filter((e) => unseen.includes(e.headers['event-id'] ?? '')));
     }
     entries = entries.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
 
