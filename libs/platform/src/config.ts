@@ -32,6 +32,18 @@ export const commonConfigSchema = {
 } satisfies TProperties;
 
 /**
+ * What a service's `migrate` command reads. A role of its own: the migration role owns the
+ * service's tables (DDL), while the service itself connects as a runtime role that may only read
+ * and write rows (DATABASE_URL), so a compromised service cannot drop or alter its schema.
+ */
+export const migrationConfigSchema = {
+  MIGRATION_DATABASE_URL: Type.String({
+    pattern: '^postgres(ql)?://',
+    description: "PostgreSQL connection URL of the service's migration role (owner of its tables)",
+  }),
+} satisfies TProperties;
+
+/**
  * Validates the environment against a TypeBox schema and returns typed settings,
  * reporting every problem at once instead of failing on the first.
  */

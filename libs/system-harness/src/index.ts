@@ -20,15 +20,18 @@ export interface ServiceSpec {
   port: number;
   /** Path prefixes the ingress (and the local gateway) route to it. */
   prefixes: string[];
+  /** The `stack env` variable with the service's runtime role (DML only): the service's DATABASE_URL. */
   databaseUrlVar: string;
+  /** The `stack env` variable with its migration role (owns the tables): the migrate command's MIGRATION_DATABASE_URL. */
+  migrationDatabaseUrlVar: string;
   extraEnv?: Record<string, string>;
 }
 
 export const services: ServiceSpec[] = [
-  { name: 'user-service', port: 3001, prefixes: ['/users', '/auth'], databaseUrlVar: 'USER_DATABASE_URL' },
-  { name: 'billing-service', port: 3002, prefixes: ['/billing'], databaseUrlVar: 'BILLING_DATABASE_URL' },
-  { name: 'order-service', port: 3003, prefixes: ['/orders'], databaseUrlVar: 'ORDER_DATABASE_URL' },
-  { name: 'notification-service', port: 3004, prefixes: ['/notifications'], databaseUrlVar: 'NOTIFICATION_DATABASE_URL' },
+  { name: 'user-service', port: 3001, prefixes: ['/users', '/auth'], databaseUrlVar: 'USER_DATABASE_URL', migrationDatabaseUrlVar: 'USER_MIGRATION_DATABASE_URL' },
+  { name: 'billing-service', port: 3002, prefixes: ['/billing'], databaseUrlVar: 'BILLING_DATABASE_URL', migrationDatabaseUrlVar: 'BILLING_MIGRATION_DATABASE_URL' },
+  { name: 'order-service', port: 3003, prefixes: ['/orders'], databaseUrlVar: 'ORDER_DATABASE_URL', migrationDatabaseUrlVar: 'ORDER_MIGRATION_DATABASE_URL' },
+  { name: 'notification-service', port: 3004, prefixes: ['/notifications'], databaseUrlVar: 'NOTIFICATION_DATABASE_URL', migrationDatabaseUrlVar: 'NOTIFICATION_MIGRATION_DATABASE_URL' },
 ];
 
 export const serviceDir = (name: string): string => join(repoRoot, 'apps', name);
@@ -111,12 +114,19 @@ export function generateCode(): void {
   execFileSync('npx', ['nx', 'run-many', '-t', 'generate', '--outputStyle=static'], { cwd: repoRoot, stdio: 'inherit', env: { ...process.env, NX_DAEMON: 'false' } });
 }
 
-/** Applies every service's committed migrations, then creates topics and registers schemas. */
+/** The migrate command's environment for one service: the migration role, never the runtime one. */
+export function migrationEnv(spec: ServiceSpec, stack: Record<string, string>): { MIGRATION_DATABASE_URL: string } {
+  const url = stack[spec.migrationDatabaseUrlVar] ?? stack[spec.databaseUrlVar];
+  if (!url) throw new Error(`the stack did not provide ${spec.migrationDatabaseUrlVar}`);
+  return { MIGRATION_DATABASE_URL: url };
+}
+
+/** Applies every service's committed migrations (as its migration role), then creates topics and registers schemas. */
 export async function prepareInfrastructure(stack: Record<string, string>): Promise<void> {
   const { migrateDatabase } = await import('@eventflow/platform/db');
   for (const spec of services) {
     const { applied } = await migrateDatabase({
-      databaseUrl: stack[spec.databaseUrlVar] ?? '',
+      databaseUrl: migrationEnv(spec, stack).MIGRATION_DATABASE_URL,
       migrationsDir: join(serviceDir(spec.name), 'prisma', 'migrations'),
     });
     console.log(`${spec.name}: ${applied.length === 0 ? 'database up to date' : `applied ${applied.join(', ')}`}`);

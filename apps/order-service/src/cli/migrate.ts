@@ -1,4 +1,4 @@
-/** Applies this service's committed migrations to DATABASE_URL (locally and in the chart's Job). */
+/** Applies this service's committed migrations as the migration role (MIGRATION_DATABASE_URL), locally and in the chart. */
 import { fileURLToPath } from 'node:url';
 import { migrateFromCli } from '@eventflow/platform/db';
 

@@ -2,7 +2,9 @@ import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
+import { Type } from 'typebox';
 import { Umzug } from 'umzug';
+import { loadConfig, migrationConfigSchema } from '../config.js';
 
 /**
  * Applies committed Prisma migrations (prisma/migrations/<name>/migration.sql) without Prisma's
@@ -128,11 +130,17 @@ export async function migrateDatabase(options: {
   }
 }
 
-/** The body of each service's `migrate` command: DATABASE_URL from the environment, errors as exit code 1. */
+/**
+ * The body of each service's `migrate` command: MIGRATION_DATABASE_URL (the migration role, which
+ * owns the tables) from the environment, errors as exit code 1.
+ */
 export async function migrateFromCli(migrationsDir: string, env: Record<string, string | undefined> = process.env): Promise<void> {
-  const databaseUrl = env['DATABASE_URL'];
-  if (!databaseUrl) {
-    console.error('DATABASE_URL is required, e.g. postgres://user:password@host:5432/database');
+  let databaseUrl: string;
+  try {
+    databaseUrl = loadConfig('migrate', Type.Object(migrationConfigSchema), env).MIGRATION_DATABASE_URL;
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : error);
+    console.error('MIGRATION_DATABASE_URL: the migration role, e.g. postgres://user_migrator:password@host:5432/users');
     process.exit(1);
   }
   try {
