@@ -21,7 +21,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Consumer, type IHeaders, type KafkaMessage } from 'kafkajs';
-import { EventCodec, consumerGroups, dlqTopicOf } from '@eventflow/events';
+import { EventCodec, consumerGroups, dlqTopicOf, namespaced } from '@eventflow/events';
 import { runConsole } from './events-console.js';
 
 const brokers = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',');
@@ -236,7 +236,7 @@ if (command === 'tail' && rest[0] && !rest[0].startsWith('--')) {
 } else if (command === 'dlq') {
   const groups = rest[0] && !rest[0].startsWith('--') ? [rest[0]] : Object.values(consumerGroups);
   // Dead letters keep the original bytes; they are shown decoded when possible, raw when not.
-  await tail(groups.map(dlqTopicOf), { fromBeginning: true, max: option('max', Infinity), idleSeconds: option('idle-seconds', 5), decode: true });
+  await tail(groups.map((group) => dlqTopicOf(namespaced(group))), { fromBeginning: true, max: option('max', Infinity), idleSeconds: option('idle-seconds', 5), decode: true });
 } else if (command === 'replay' && rest[0]?.endsWith('.dlq') && (flag('all') || rest.includes('--event-id'))) {
   const eventIds = rest.flatMap((arg, i) => (arg === '--event-id' && rest[i + 1] ? [rest[i + 1]!] : []));
   await replay(rest[0], { eventIds, all: flag('all'), dryRun: flag('dry-run') });

@@ -4,7 +4,7 @@
  */
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
-import { consumerGroups, dlqTopicOf, topics } from '@eventflow/events';
+import { consumerGroups, dlqTopicOf, namespaced, topics } from '@eventflow/events';
 import type { Operation } from './load.js';
 
 export interface CheckResult {
@@ -93,7 +93,9 @@ export async function consumerLag(brokers: string): Promise<Record<string, numbe
     const lag: Record<string, number> = {};
     for (const [groupId, groupTopics] of Object.entries(subscriptions)) {
       lag[groupId] = 0;
-      for (const { topic, partitions } of await admin.fetchOffsets({ groupId, topics: groupTopics })) {
+      // The system runs in this process's Kafka namespace (`test.` under npm test).
+      const names = { groupId: namespaced(groupId), topics: groupTopics.map((topic) => namespaced(topic)) };
+      for (const { topic, partitions } of await admin.fetchOffsets(names)) {
         const ends = await admin.fetchTopicOffsets(topic);
         for (const { partition, offset } of partitions) {
           const end = Number(ends.find((e) => e.partition === partition)?.high ?? 0);
@@ -124,7 +126,7 @@ export async function deadLetterEnds(brokers: string): Promise<Record<string, nu
   try {
     const ends: Record<string, number> = {};
     for (const group of Object.values(consumerGroups)) {
-      const topic = dlqTopicOf(group);
+      const topic = dlqTopicOf(namespaced(group));
       ends[topic] = (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
     }
     return ends;
@@ -139,7 +141,7 @@ export async function deadLettersSince(brokers: string, since: Record<string, nu
   const wanted = Object.keys(now).filter((t) => (now[t] ?? 0) > (since[t] ?? 0));
   if (wanted.length === 0) return [];
   const kafka = new Kafka({ clientId: 'chaos-check', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
-  const consumer = kafka.consumer({ groupId: `chaos-dlq-${Date.now()}-${Math.random().toString(16).slice(2)}` });
+  const consumer = kafka.consumer({ groupId: namespaced(`chaos-dlq-${Date.now()}-${Math.random().toString(16).slice(2)}`) });
   const letters: DeadLetter[] = [];
   const remaining = new Map(wanted.map((t) => [t, (now[t] ?? 0) - (since[t] ?? 0)]));
   await consumer.connect();

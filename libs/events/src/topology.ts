@@ -1,5 +1,5 @@
 import type { Admin, ITopicConfig } from 'kafkajs';
-import { dlqTopicOf, topics } from './catalog.js';
+import { dlqTopicOf, kafkaNamespace, namespaced, topics } from './catalog.js';
 
 /** The consumer groups of the system; each has its own dead-letter topic. */
 export const consumerGroups = {
@@ -13,6 +13,8 @@ export interface TopologyOptions {
   replicationFactor: number;
   /** min.insync.replicas; 1 on a single broker, 2 with three replicas. */
   minInsyncReplicas: number;
+  /** The namespace whose topics to declare (see `kafkaNamespace`); by default this process's. */
+  namespace?: string;
 }
 
 const week = String(7 * 24 * 60 * 60 * 1000);
@@ -25,15 +27,16 @@ export function declaredTopics(options: TopologyOptions): ITopicConfig[] {
     { name: 'retention.ms', value: retentionMs },
     { name: 'min.insync.replicas', value: String(options.minInsyncReplicas) },
   ];
+  const namespace = options.namespace ?? kafkaNamespace;
   const domain = Object.values(topics).map((topic) => ({
-    topic,
+    topic: namespaced(topic, namespace),
     numPartitions: options.partitions,
     replicationFactor: options.replicationFactor,
     configEntries: config(week),
   }));
   // Dead letters are kept longer: someone has to look at them.
   const deadLetters = Object.values(consumerGroups).map((group) => ({
-    topic: dlqTopicOf(group),
+    topic: namespaced(dlqTopicOf(group), namespace),
     numPartitions: 1,
     replicationFactor: options.replicationFactor,
     configEntries: config(month),

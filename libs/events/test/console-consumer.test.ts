@@ -10,13 +10,14 @@ import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventMetadata, stackSettings } from '@eventflow/testing';
-import { EventCodec, type OrderPlaced } from '../src/index.js';
+import { EventCodec, namespaced, type OrderPlaced } from '../src/index.js';
 
 const repoRoot = new URL('../../../', import.meta.url).pathname;
 const { schemaRegistryUrl, kafkaBrokers } = stackSettings();
 const kafka = new Kafka({ clientId: 'console-consumer-test', brokers: [kafkaBrokers], logLevel: logLevel.NOTHING });
 const admin = kafka.admin();
-const topic = `console-test-${randomUUID()}`;
+// A scratch topic in the test namespace (`test.`), deleted at the end.
+const topic = namespaced(`console-${randomUUID()}`);
 
 beforeAll(async () => {
   await admin.connect();
@@ -54,7 +55,7 @@ describe('Kafka console consumer with the registry deserializer', () => {
     const output = `${run.stdout}\n${run.stderr}`;
     expect(run.status, output).toBe(0);
     // The exact command is printed before it runs.
-    expect(run.stderr).toMatch(/^java -cp '?\S+\/\*'? org\.apache\.kafka\.tools\.consumer\.ConsoleConsumer --bootstrap-server \S+ --topic console-test-/m);
+    expect(run.stderr).toMatch(/^java -cp '?\S+\/\*'? org\.apache\.kafka\.tools\.consumer\.ConsoleConsumer --bootstrap-server \S+ --topic test\.console-/m);
     expect(run.stderr).toContain('value.deserializer=io.apicurio.registry.serde.avro.AvroKafkaDeserializer');
 
     const line = run.stdout.split('\n').find((l) => l.includes(event.orderId));

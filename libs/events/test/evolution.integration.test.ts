@@ -11,14 +11,15 @@ import { SchemaType } from '@kafkajs/confluent-schema-registry';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventMetadata, stackSettings, waitFor } from '@eventflow/testing';
-import { EventCodec, avroSchemaOf, subjectOf, type OrderPaid } from '../src/index.js';
+import { EventCodec, avroSchemaOf, namespaced, subjectOf, type OrderPaid } from '../src/index.js';
 
 const { schemaRegistryUrl, kafkaBrokers } = stackSettings();
 /** OrderPaid as released before balanceAfter (the schemas/OrderPaid.avsc of that release, unchanged). */
 const orderPaidV1 = readFileSync(new URL('./fixtures/OrderPaid.v1.avsc', import.meta.url), 'utf8');
 
 const kafka = new Kafka({ clientId: 'evolution-test', brokers: [kafkaBrokers], logLevel: logLevel.NOTHING });
-const topic = `evolution-test-${randomUUID()}`;
+// A scratch topic and groups in the test namespace (`test.`), never among npm start's names.
+const topic = namespaced(`evolution-${randomUUID()}`);
 const admin = kafka.admin();
 const producer = kafka.producer();
 
@@ -44,7 +45,7 @@ async function registerVersion1(): Promise<number> {
 
 /** Everything on the scratch topic, as a consumer group that starts at the beginning sees it. */
 async function consumeAll(count: number): Promise<Buffer[]> {
-  const consumer = kafka.consumer({ groupId: `evolution-test-${randomUUID()}` });
+  const consumer = kafka.consumer({ groupId: namespaced(`evolution-${randomUUID()}`) });
   const values: Buffer[] = [];
   await consumer.connect();
   try {

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { PoisonMessageError } from '@eventflow/platform';
 import { stackSettings } from '@eventflow/testing';
-import { EventCodec, avroSchemaOf, declaredTopics, provisionTopics, subjectOf, type OrderPlaced } from '../src/index.js';
+import { EventCodec, avroSchemaOf, declaredTopics, namespaced, provisionTopics, subjectOf, type OrderPlaced } from '../src/index.js';
 
 const { schemaRegistryUrl, kafkaBrokers } = stackSettings();
 
@@ -52,8 +52,15 @@ describe('events through the real schema registry', () => {
   });
 
   it('accepts a backward-compatible evolution of a schema and refuses a breaking one', async () => {
-    // A subject of its own, so the real subjects keep their history.
-    const subject = encodeURIComponent(`compat-check-${randomUUID()}`);
+    // A subject of its own in the test namespace, so the real subjects keep their history; deleted at the end.
+    const subject = encodeURIComponent(namespaced(`compat-check-${randomUUID()}`));
+    onTestFinished(async () => {
+      // Soft delete, then permanently (Confluent's two-step API, which the registry follows).
+      for (const path of [`/subjects/${subject}`, `/subjects/${subject}?permanent=true`]) {
+        const response = await fetch(`${schemaRegistryUrl}${path}`, { method: 'DELETE' });
+        expect(response.status, `DELETE ${path}`).toBe(200);
+      }
+    });
     const base = avroSchemaOf('OrderPlaced');
     expect((await registry('POST', `/subjects/${subject}/versions`, { schema: JSON.stringify(base) })).status).toBe(200);
     expect((await registry('PUT', `/config/${subject}`, { compatibility: 'BACKWARD' })).status).toBe(200);

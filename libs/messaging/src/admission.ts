@@ -1,4 +1,5 @@
 import type { Admin } from 'kafkajs';
+import { namespaced } from '@eventflow/events';
 import type { Logger } from '@eventflow/platform';
 import { errorMessage } from '@eventflow/platform';
 
@@ -121,7 +122,10 @@ export class AdmissionControl {
     const now = Date.now();
     const ends = new Map<string, Map<number, number>>();
     const groups: BacklogReading['groups'] = [];
-    for (const { groupId, topics } of this.options.groups) {
+    for (const declared of this.options.groups) {
+      // Declared with a release's names; this process's namespace applies at the broker.
+      const groupId = namespaced(declared.groupId);
+      const topics = declared.topics.map((topic) => namespaced(topic));
       let lag = 0;
       let position = 0;
       for (const { topic, partitions } of await admin.fetchOffsets({ groupId, topics })) {

@@ -1,6 +1,6 @@
 import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { DecodedEvent, EventCodec, EventMetadata, EventPayloads, EventType } from '@eventflow/events';
-import { dlqTopicOf } from '@eventflow/events';
+import { dlqTopicOf, namespaced } from '@eventflow/events';
 import type { Logger } from '@eventflow/platform';
 import { PoisonMessageError, SpanKind, errorMessage, inSpan, isUuid } from '@eventflow/platform';
 import { classifyFailure, type FailureClass } from './failures.js';
@@ -112,10 +112,14 @@ export class EventConsumer<TX extends SqlExecutor> {
   failure: string | undefined;
   private running: Promise<void> | undefined;
 
-  constructor(private readonly options: EventConsumerOptions<TX>) {
+  private readonly options: EventConsumerOptions<TX>;
+
+  constructor(options: EventConsumerOptions<TX>) {
+    // The group and topics are declared with a release's names; this process's namespace applies here.
+    this.options = { ...options, groupId: namespaced(options.groupId), topics: options.topics.map((topic) => namespaced(topic)) };
     const timing = { ...defaultGroupTiming, ...options.group };
     this.consumer = options.kafka.consumer({
-      groupId: options.groupId,
+      groupId: this.options.groupId,
       sessionTimeout: timing.sessionTimeoutMs,
       heartbeatInterval: timing.heartbeatIntervalMs,
       rebalanceTimeout: timing.rebalanceTimeoutMs,

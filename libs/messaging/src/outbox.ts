@@ -1,6 +1,6 @@
 import type { Producer } from 'kafkajs';
 import type { EventBody, EventCodec, EventPayloads, EventType } from '@eventflow/events';
-import { eventTopics } from '@eventflow/events';
+import { eventTopics, namespaced } from '@eventflow/events';
 import type { Logger } from '@eventflow/platform';
 import { currentTraceparent, errorMessage, uuidv7 } from '@eventflow/platform';
 import { eventsPublished } from './metrics.js';
@@ -45,7 +45,7 @@ export function outboxRow<T extends EventType>(type: T, body: EventBody<T> & { u
   const headers: Record<string, string> = { 'correlation-id': context.correlationId };
   const traceparent = context.traceparent ?? currentTraceparent();
   if (traceparent) headers['traceparent'] = traceparent;
-  return { eventId, eventType: type, topic: eventTopics[type], key: body.userId, payload, headers };
+  return { eventId, eventType: type, topic: namespaced(eventTopics[type]), key: body.userId, payload, headers };
 }
 
 interface PendingRow {

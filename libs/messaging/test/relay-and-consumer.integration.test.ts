@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventCodec, dlqTopicOf, type UserCreated } from '@eventflow/events';
+import { EventCodec, dlqTopicOf, namespaced, type UserCreated } from '@eventflow/events';
 import { RetryableError, createLogger } from '@eventflow/platform';
 import { stackSettings, waitFor } from '@eventflow/testing';
 import {
@@ -53,11 +53,19 @@ const db: TransactionalDb<SqlExecutor> = {
 const userCreated = (userId = randomUUID()) =>
   outboxRow('UserCreated', { userId, email: `${userId}@example.com`, name: 'Test', createdAt: Date.now() }, { producer: 'test', correlationId: 'c' });
 
-async function newTopic(): Promise<string> {
-  const topic = `messaging-test-${randomUUID()}`;
+/**
+ * Scratch topics live in the test namespace (`test.`, see vitest.config.ts) and are deleted at the
+ * end. The library applies the namespace itself (EventConsumer, outboxRow), so a consumer is given
+ * the bare name and a raw client the namespaced one.
+ */
+const scratchTopics: string[] = [];
+async function createScratchTopic(bare: string): Promise<string> {
+  const topic = namespaced(bare);
   await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
-  return topic;
+  scratchTopics.push(topic);
+  return bare;
 }
+const newTopic = () => createScratchTopic(`messaging-${randomUUID()}`);
 
 beforeAll(async () => {
   const root = new pg.Client({ connectionString: adminUrl });
@@ -75,6 +83,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  if (scratchTopics.length > 0) await admin?.deleteTopics({ topics: scratchTopics }).catch(() => undefined);
   await admin?.disconnect();
   await pool?.end();
   const root = new pg.Client({ connectionString: adminUrl });
@@ -86,7 +95,7 @@ afterAll(async () => {
 describe('OutboxRelay', () => {
   it('publishes pending rows in order, once, even with two relays racing', async () => {
     const topic = await newTopic();
-    const rows = Array.from({ length: 25 }, () => ({ ...userCreated('00000000-0000-4000-8000-000000000001'), topic }));
+    const rows = Array.from({ length: 25 }, () => ({ ...userCreated('00000000-0000-4000-8000-000000000001'), topic: namespaced(topic) }));
     await db.$transaction((tx) => appendToOutbox(tx, ...rows));
 
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
@@ -103,9 +112,9 @@ describe('OutboxRelay', () => {
     expect(relays[0]!.published + relays[1]!.published).toBe(25);
 
     const seen: string[] = [];
-    const consumer = kafka.consumer({ groupId: `relay-check-${randomUUID()}` });
+    const consumer = kafka.consumer({ groupId: namespaced(`relay-check-${randomUUID()}`) });
     await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.subscribe({ topic: namespaced(topic), fromBeginning: true });
     await consumer.run({ eachMessage: async ({ message }) => void seen.push(message.headers?.['event-id']?.toString() ?? '') });
     await waitFor('all 25 events on the topic', async () => (seen.length >= 25 ? true : undefined));
     await consumer.disconnect();
@@ -117,7 +126,7 @@ describe('EventConsumer', () => {
   it('applies each event once, retries what may pass, and dead-letters poison and exhausted failures while carrying on', async () => {
     const topic = await newTopic();
     const groupId = `consumer-test-${randomUUID()}`;
-    await admin.createTopics({ topics: [{ topic: dlqTopicOf(groupId), numPartitions: 1 }], waitForLeaders: true });
+    await createScratchTopic(dlqTopicOf(groupId));
     const failuresLeft = new Map<string, number>();
     const broken = userCreated();
     const consumer = new EventConsumer<SqlExecutor>({
@@ -153,7 +162,7 @@ describe('EventConsumer', () => {
       const producer = kafka.producer();
       await producer.connect();
       await producer.send({
-        topic,
+        topic: namespaced(topic),
         messages: [
           await encode(once),
           await encode(once),
@@ -187,7 +196,7 @@ describe('EventConsumer', () => {
 /** Reads a topic from the beginning until `count` messages have arrived. */
 async function readTopic(topic: string, count: number): Promise<Array<{ key: string | null; headers: Record<string, string> }>> {
   const seen: Array<{ key: string | null; headers: Record<string, string> }> = [];
-  const reader = kafka.consumer({ groupId: `reader-${randomUUID()}` });
+  const reader = kafka.consumer({ groupId: namespaced(`reader-${randomUUID()}`) });
   await reader.connect();
   await reader.subscribe({ topic, fromBeginning: true });
   await reader.run({
@@ -209,7 +218,7 @@ describe('EventConsumer with invalid fields', () => {
   it('dead-letters an event the database refuses as data at once, retries a serialization failure past maxAttempts, and keeps the partition flowing', async () => {
     const topic = await newTopic();
     const groupId = `consumer-poison-${randomUUID()}`;
-    await admin.createTopics({ topics: [{ topic: dlqTopicOf(groupId), numPartitions: 1 }], waitForLeaders: true });
+    await createScratchTopic(dlqTopicOf(groupId));
     const attempts = new Map<string, number>();
     const consumer = new EventConsumer<SqlExecutor>({
       kafka,
@@ -245,7 +254,7 @@ describe('EventConsumer with invalid fields', () => {
       });
       const producer = kafka.producer();
       await producer.connect();
-      await producer.send({ topic, messages: [await encode(poison), await encode(serialization), await encode(after)] });
+      await producer.send({ topic: namespaced(topic), messages: [await encode(poison), await encode(serialization), await encode(after)] });
       await producer.disconnect();
 
       await waitFor('the event after the poison one to be applied', async () => {
@@ -255,8 +264,8 @@ describe('EventConsumer with invalid fields', () => {
       expect(attempts.get(poison.eventId)).toBe(1);
       expect(attempts.get(serialization.eventId)).toBe(3);
       expect(consumer.counts).toMatchObject({ applied: 2, 'dead-lettered': 1 });
-      const [dead] = await readTopic(dlqTopicOf(groupId), 1);
-      expect(dead?.headers).toMatchObject({ 'event-id': poison.eventId, 'dlq-error-kind': 'poison', 'dlq-attempt': '1', 'dlq-original-topic': topic });
+      const [dead] = await readTopic(namespaced(dlqTopicOf(groupId)), 1);
+      expect(dead?.headers).toMatchObject({ 'event-id': poison.eventId, 'dlq-error-kind': 'poison', 'dlq-attempt': '1', 'dlq-original-topic': namespaced(topic) });
       expect(dead?.headers['dlq-error']).toMatch(/SQLSTATE 22P02/);
     } finally {
       await consumer.stop();
