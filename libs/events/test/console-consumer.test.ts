@@ -55,7 +55,7 @@ describe('Kafka console consumer with the registry deserializer', () => {
     const output = `${run.stdout}\n${run.stderr}`;
     expect(run.status, output).toBe(0);
     // The exact command is printed before it runs.
-    expect(run.stderr).toMatch(/^java -cp '?\S+\/\*'? org\.apache\.kafka\.tools\.consumer\.ConsoleConsumer --bootstrap-server \S+ --topic test\.console-/m);
+    expect(run.stderr).toMatch(/^java -cp '?\S+\/\*'? org\.apache\.kafka\.tools\.consumer\.ConsoleConsumer --bootstrap-server \S+ --topic (test\.)?console-/m);
     expect(run.stderr).toContain('value.deserializer=io.apicurio.registry.serde.avro.AvroKafkaDeserializer');
 
     const line = run.stdout.split('\n').find((l) => l.includes(event.orderId));
