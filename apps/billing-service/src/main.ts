@@ -1,43 +1,21 @@
+/** billing-service: what is specific to it; @eventflow/service builds and runs the rest. */
 import { topics } from '@eventflow/events';
-import { createTokenVerifier } from '@eventflow/http';
-import { Messaging, runService } from '@eventflow/messaging';
-import { createLogger, startTracing } from '@eventflow/platform';
-import { NotificationListener } from '@eventflow/platform/db';
+import { runService } from '@eventflow/service';
 import { buildApp } from './app.js';
 import { Ledger } from './application/ledger.js';
 import { loadBillingConfig } from './config.js';
 import { billingConsumerGroup, billingHandlers } from './events/handlers.js';
 import { paymentDecidedChannel } from './persistence/payments.js';
-import { createDb, type Tx } from './persistence/prisma.js';
+import { createDb } from './persistence/prisma.js';
 
-const service = 'billing-service';
-const tracing = startTracing(service);
-const config = loadBillingConfig();
-const logger = createLogger(service, config.LOG_LEVEL);
-const db = createDb(config.DATABASE_URL);
-const ledger = new Ledger(db, { producer: service, accountWaitMs: config.ACCOUNT_WAIT_MS });
-
-const messaging = new Messaging<Tx>({
-  service,
-  brokers: config.KAFKA_BROKERS,
-  schemaRegistryUrl: config.SCHEMA_REGISTRY_URL,
-  logger,
-  db,
-  outbox: { pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS, batchSize: config.OUTBOX_BATCH_SIZE, lockKey: 0x0b111, publishes: ['PaymentSucceeded', 'PaymentFailed'] },
-  consumer: { groupId: billingConsumerGroup, topics: [topics.userEvents, topics.orderEvents], handlers: billingHandlers(ledger, service) },
+await runService({
+  name: 'billing-service',
+  loadConfig: loadBillingConfig,
+  database: createDb,
+  parts: ({ name, config, db }) => ({ ledger: new Ledger(db, { producer: name, accountWaitMs: config.ACCOUNT_WAIT_MS }) }),
+  publishes: { events: ['PaymentSucceeded', 'PaymentFailed'], lockKey: 0x0b111 },
+  consumes: ({ ledger }) => ({ groupId: billingConsumerGroup, topics: [topics.userEvents, topics.orderEvents], handlers: billingHandlers(ledger, 'billing-service') }),
+  // GET …/transactions?orderId= with Prefer: wait.
+  preferWait: { channel: paymentDecidedChannel },
+  app: buildApp,
 });
-
-// One LISTEN connection for every GET …/transactions?orderId= with Prefer: wait in this process.
-const decisions = new NotificationListener({ connectionString: config.DATABASE_URL, channel: paymentDecidedChannel, logger });
-await decisions.start();
-
-const app = await buildApp({
-  logger,
-  ledger,
-  verifyToken: await createTokenVerifier({ publicKeyPem: config.JWT_PUBLIC_KEY, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE }),
-  readiness: messaging.readinessChecks(),
-  bodyLimit: config.HTTP_BODY_LIMIT_BYTES,
-  wait: { listener: decisions, maxSeconds: config.PREFER_WAIT_MAX_SECONDS },
-});
-
-await runService({ logger, messaging, app, db, tracing, config });

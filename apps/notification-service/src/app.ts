@@ -1,22 +1,15 @@
-import type { HttpServer, PreferWait, ReadinessCheck, TokenVerifier } from '@eventflow/http';
+import type { HttpServer } from '@eventflow/http';
 import { answerWaitersOnClose, createHttpServer } from '@eventflow/http';
-import type { Logger } from '@eventflow/platform';
+import type { AppDeps } from '@eventflow/service';
 import type { Mailbox } from './application/mailbox.js';
 import { notificationRoutes } from './http/routes.js';
 
-export interface NotificationAppDeps {
-  logger: Logger;
-  mailbox: Mailbox;
-  verifyToken: TokenVerifier;
-  readiness: ReadinessCheck[];
-  bodyLimit: number;
-  /** Prefer: wait support; without it the preference is ignored. */
-  wait?: PreferWait;
-}
+export type NotificationAppDeps = AppDeps & { mailbox: Mailbox };
 
 /** The HTTP side of notification-service, built without listening so tests can inject requests. */
 export async function buildApp(deps: NotificationAppDeps): Promise<HttpServer> {
   const app = await createHttpServer({
+    ...deps.http,
     service: 'notification-service',
     version: '1.0.0',
     description: 'Sends (stores) e-mails about order outcomes and lists them.',

@@ -1,22 +1,15 @@
-import type { HttpServer, PreferWait, ReadinessCheck, TokenVerifier } from '@eventflow/http';
+import type { HttpServer } from '@eventflow/http';
 import { answerWaitersOnClose, createHttpServer } from '@eventflow/http';
-import type { Logger } from '@eventflow/platform';
+import type { AppDeps } from '@eventflow/service';
 import type { Orders } from './application/orders.js';
 import { orderRoutes } from './http/routes.js';
 
-export interface OrderAppDeps {
-  logger: Logger;
-  orders: Orders;
-  verifyToken: TokenVerifier;
-  readiness: ReadinessCheck[];
-  bodyLimit: number;
-  /** Prefer: wait support; without it the preference is ignored. */
-  wait?: PreferWait;
-}
+export type OrderAppDeps = AppDeps & { orders: Orders };
 
 /** The HTTP side of order-service, built without listening so tests can inject requests. */
 export async function buildApp(deps: OrderAppDeps): Promise<HttpServer> {
   const app = await createHttpServer({
+    ...deps.http,
     service: 'order-service',
     version: '1.0.0',
     description: 'Orders: placed over HTTP, charged by billing through events, settled exactly once.',

@@ -1,21 +1,17 @@
-import type { HttpServer, ReadinessCheck, TokenVerifier } from '@eventflow/http';
+import type { HttpServer } from '@eventflow/http';
 import { createHttpServer } from '@eventflow/http';
-import type { Logger } from '@eventflow/platform';
+import type { AppDeps } from '@eventflow/service';
 import type { Users } from './application/users.js';
 import { userProblems } from './http/problems.js';
+import { userRateLimits, type UserRateLimitSettings } from './http/limits.js';
 import { userRoutes } from './http/routes.js';
 
-export interface UserAppDeps {
-  logger: Logger;
-  users: Users;
-  verifyToken: TokenVerifier;
-  readiness: ReadinessCheck[];
-  bodyLimit: number;
-}
+export type UserAppDeps = AppDeps & { users: Users; rateLimits?: UserRateLimitSettings };
 
 /** The HTTP side of user-service, built without listening so tests can inject requests. */
 export async function buildApp(deps: UserAppDeps): Promise<HttpServer> {
   const app = await createHttpServer({
+    ...deps.http,
     service: 'user-service',
     version: '1.0.0',
     description: 'Registration and login. Registration publishes UserCreated through the outbox.',
@@ -25,6 +21,6 @@ export async function buildApp(deps: UserAppDeps): Promise<HttpServer> {
     readiness: deps.readiness,
     domainErrors: userProblems,
   });
-  userRoutes(app, deps.users, deps.verifyToken);
+  userRoutes(app, deps.users, deps.verifyToken, deps.rateLimits && userRateLimits(app, deps.rateLimits));
   return app;
 }

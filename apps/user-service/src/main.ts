@@ -1,43 +1,36 @@
-import { createTokenVerifier } from '@eventflow/http';
-import { Messaging, runService } from '@eventflow/messaging';
-import { createLogger, startTracing } from '@eventflow/platform';
+/** user-service: what is specific to it; @eventflow/service builds and runs the rest. */
+import { runService } from '@eventflow/service';
 import { buildApp } from './app.js';
 import { createTokenIssuer } from './application/tokens.js';
-import { Users } from './application/users.js';
+import { HashingSlots, Users } from './application/users.js';
 import { loadUserConfig } from './config.js';
-import { createDb, type Tx } from './persistence/prisma.js';
+import { createDb } from './persistence/prisma.js';
+import { postgresRateLimitCounter } from './persistence/rate-limits.js';
 
-const service = 'user-service';
-const tracing = startTracing(service);
-const config = loadUserConfig();
-const logger = createLogger(service, config.LOG_LEVEL);
-const db = createDb(config.DATABASE_URL);
-const issueToken = await createTokenIssuer({
-  privateKeyPem: config.JWT_PRIVATE_KEY,
-  issuer: config.JWT_ISSUER,
-  audience: config.JWT_AUDIENCE,
-  ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+await runService({
+  name: 'user-service',
+  loadConfig: loadUserConfig,
+  database: createDb,
+  parts: async ({ name, config, db }) => {
+    // Only user-service signs tokens; the runner gives every service the verifier.
+    const issueToken = await createTokenIssuer({
+      privateKeyPem: config.JWT_PRIVATE_KEY,
+      publicKeys: config.JWT_PUBLIC_KEYS,
+      issuer: config.JWT_ISSUER,
+      audience: config.JWT_AUDIENCE,
+      ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+    });
+    return {
+      users: new Users(db, name, issueToken, new HashingSlots(config.ARGON2_MAX_CONCURRENT, config.ARGON2_MAX_QUEUE)),
+      rateLimits: {
+        loginAttemptsPerIp: config.LOGIN_ATTEMPTS_PER_IP,
+        loginFailuresPerEmail: config.LOGIN_FAILURES_PER_EMAIL,
+        registrationsPerIp: config.REGISTRATIONS_PER_IP,
+        counter: postgresRateLimitCounter(db),
+      },
+    };
+  },
+  // A registration's UserCreated is published at once instead of at the next poll.
+  publishes: { events: ['UserCreated'], lockKey: 0x05e7, fromHttp: true },
+  app: buildApp,
 });
-const users = new Users(db, service, issueToken);
-
-const messaging = new Messaging<Tx>({
-  service,
-  brokers: config.KAFKA_BROKERS,
-  schemaRegistryUrl: config.SCHEMA_REGISTRY_URL,
-  logger,
-  db,
-  outbox: { pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS, batchSize: config.OUTBOX_BATCH_SIZE, lockKey: 0x05e7, publishes: ['UserCreated'] },
-});
-
-const app = await buildApp({
-  logger,
-  users,
-  verifyToken: await createTokenVerifier({ publicKeyPem: config.JWT_PUBLIC_KEY, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE }),
-  readiness: messaging.readinessChecks(),
-  bodyLimit: config.HTTP_BODY_LIMIT_BYTES,
-});
-app.addHook('onResponse', async (request) => {
-  if (request.method === 'POST') messaging.relay?.nudge();
-});
-
-await runService({ logger, messaging, app, db, tracing, config });

@@ -1,7 +1,6 @@
 import type { Admin, Kafka, Producer } from 'kafkajs';
-import { EventCodec, type EventType } from '@eventflow/events';
+import { EventCodec, isKafkaAuthenticationError, namespaced, type EventType } from '@eventflow/events';
 import type { Logger } from '@eventflow/platform';
-import { stopOnSignals } from '@eventflow/platform';
 import { EventConsumer, type EventHandlers, type GroupTiming, type RetryPolicy } from './consumer.js';
 import { createKafka } from './kafka.js';
 import { pruneMessagingTables } from './maintenance.js';
@@ -16,14 +15,30 @@ export interface Check {
   critical?: boolean;
 }
 
+/**
+ * The validated settings the Kafka side reads (a subset of every service's config; see
+ * commonConfigSchema). Clients are built from these here, so a new Kafka or registry setting
+ * (credentials, TLS) is added in this library and the config schema, not in each service.
+ */
+export interface MessagingConfig {
+  KAFKA_BROKERS: string;
+  /** SASL/SCRAM credentials of the service's own principal (see commonConfigSchema). */
+  KAFKA_SASL_MECHANISM?: string | undefined;
+  KAFKA_SASL_USERNAME?: string | undefined;
+  KAFKA_SASL_PASSWORD?: string | undefined;
+  SCHEMA_REGISTRY_URL: string;
+  /** Needed by services that publish events. */
+  OUTBOX_POLL_INTERVAL_MS?: number;
+  OUTBOX_BATCH_SIZE?: number;
+}
+
 export interface MessagingOptions<TX extends SqlExecutor> {
   service: string;
-  brokers: string;
-  schemaRegistryUrl: string;
+  config: MessagingConfig;
   logger: Logger;
   db: TransactionalDb<TX> & TransactionalDb<SqlExecutor>;
-  /** Present in services that publish events. */
-  outbox?: { pollIntervalMs: number; batchSize: number; lockKey: number; publishes: EventType[] };
+  /** Present in services that publish events: the event types and the relay's advisory-lock key. */
+  outbox?: { lockKey: number; publishes: EventType[] };
   /** Present in services that consume events. */
   consumer?: { groupId: string; topics: string[]; handlers: EventHandlers<TX>; retry?: Partial<RetryPolicy>; group?: Partial<GroupTiming> };
 }
@@ -42,15 +57,26 @@ export class Messaging<TX extends SqlExecutor> {
   private metricsTimer: NodeJS.Timeout | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
   private started = false;
+  /** Why the Kafka side could not start, when retrying cannot help (refused credentials). */
+  private startFailure: string | undefined;
 
   constructor(private readonly options: MessagingOptions<TX>) {
-    this.kafka = createKafka(options.service, options.brokers, options.logger);
-    this.codec = new EventCodec(options.schemaRegistryUrl);
+    const { config } = options;
+    this.kafka = createKafka(options.service, config, options.logger);
+    this.codec = new EventCodec(config.SCHEMA_REGISTRY_URL);
     this.admin = this.kafka.admin();
     if (options.outbox) {
+      const { OUTBOX_POLL_INTERVAL_MS: pollIntervalMs, OUTBOX_BATCH_SIZE: batchSize } = config;
+      if (pollIntervalMs === undefined || batchSize === undefined) {
+        throw new Error(`${options.service} publishes events: its config needs OUTBOX_POLL_INTERVAL_MS and OUTBOX_BATCH_SIZE`);
+      }
       // Idempotent with one request in flight: retries neither duplicate nor reorder a partition.
       this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-      this.relay = new OutboxRelay(options.db, this.producer, this.codec, options.logger.child({ component: 'outbox-relay' }), options.outbox);
+      this.relay = new OutboxRelay(options.db, this.producer, this.codec, options.logger.child({ component: 'outbox-relay' }), {
+        ...options.outbox,
+        pollIntervalMs,
+        batchSize,
+      });
     }
     if (options.consumer) {
       this.consumer = new EventConsumer<TX>({
@@ -65,8 +91,20 @@ export class Messaging<TX extends SqlExecutor> {
   }
 
   async start(): Promise<void> {
-    await this.admin.connect();
-    if (this.options.outbox) await this.codec.registerAll(this.options.outbox.publishes);
+    try {
+      await this.admin.connect();
+    } catch (error) {
+      if (!isKafkaAuthenticationError(error)) throw error;
+      // Wrong credentials do not heal by restarting: the instance stays up and not ready, and says why
+      // (a crash loop would only repeat the same refusal without an explanation on the pod).
+      const user = this.options.config.KAFKA_SASL_USERNAME ?? '(none)';
+      this.startFailure = `Kafka refused the credentials of principal ${user} (SASL authentication failed); check KAFKA_SASL_USERNAME/KAFKA_SASL_PASSWORD`;
+      this.options.logger.error({ err: error, kafkaPrincipal: user }, this.startFailure);
+      return;
+    }
+    // Services only look their schemas up (provisioning registers them): fails here, with the fix
+    // in the message, when provisioning has not run.
+    if (this.options.outbox) await this.codec.resolveAll(this.options.outbox.publishes);
     if (this.producer && this.relay) {
       await this.producer.connect();
       this.relay.start();
@@ -97,8 +135,9 @@ export class Messaging<TX extends SqlExecutor> {
       outboxOldestAge.set(oldestAgeMs / 1000);
     }
     if (this.options.consumer) {
-      const groupId = this.options.consumer.groupId;
-      const committed = await this.admin.fetchOffsets({ groupId, topics: this.options.consumer.topics });
+      // Declared with a release's names; this process's namespace applies at the broker.
+      const groupId = namespaced(this.options.consumer.groupId);
+      const committed = await this.admin.fetchOffsets({ groupId, topics: this.options.consumer.topics.map((topic) => namespaced(topic)) });
       for (const { topic, partitions } of committed) {
         const ends = await this.admin.fetchTopicOffsets(topic);
         for (const { partition, offset } of partitions) {
@@ -126,7 +165,7 @@ export class Messaging<TX extends SqlExecutor> {
       {
         name: 'messaging',
         check: async () => {
-          if (!this.started) throw new Error('connecting to Kafka and the registry');
+          if (!this.started) throw new Error(this.startFailure ?? 'connecting to Kafka and the registry');
         },
       },
       {
@@ -149,7 +188,7 @@ export class Messaging<TX extends SqlExecutor> {
         name: 'schemaRegistry',
         critical: false,
         check: async () => {
-          const response = await fetch(`${this.options.schemaRegistryUrl}/subjects`, { signal: AbortSignal.timeout(2_000) });
+          const response = await fetch(`${this.options.config.SCHEMA_REGISTRY_URL}/subjects`, { signal: AbortSignal.timeout(2_000) });
           if (!response.ok) throw new Error(`registry answered ${response.status}`);
         },
       },
@@ -169,31 +208,4 @@ export class Messaging<TX extends SqlExecutor> {
     }
     return checks;
   }
-}
-
-export interface ServiceParts {
-  logger: Logger;
-  messaging: { start(): Promise<void>; stop(): Promise<void> };
-  app: { listen(options: { host: string; port: number }): Promise<unknown>; close(): Promise<void> };
-  db: { $disconnect(): Promise<void> };
-  tracing: { shutdown(): Promise<void> };
-  config: { HOST: string; PORT: number; SHUTDOWN_TIMEOUT_MS: number };
-}
-
-/**
- * Starts a service: HTTP first, so a (re)started instance answers within seconds, with
- * /health/ready saying "not ready" until the database, Kafka and the registry are reachable
- * (readiness is what gates traffic); then the Kafka side, whose consumer joins its group in the
- * background. Stops in reverse on SIGTERM: no new requests, then consumers and the outbox, then
- * the pools. A Kafka side that cannot start at all ends the process, for its supervisor to retry.
- */
-export async function runService(parts: ServiceParts): Promise<void> {
-  await parts.app.listen({ host: parts.config.HOST, port: parts.config.PORT });
-  stopOnSignals(parts.logger, parts.config.SHUTDOWN_TIMEOUT_MS, [
-    { name: 'http', run: () => parts.app.close() },
-    { name: 'messaging', run: () => parts.messaging.stop() },
-    { name: 'database', run: () => parts.db.$disconnect() },
-    { name: 'tracing', run: () => parts.tracing.shutdown() },
-  ]);
-  await parts.messaging.start();
 }
