@@ -14,6 +14,7 @@ COPY libs/events/package.json libs/events/
 COPY libs/messaging/package.json libs/messaging/
 COPY libs/http/package.json libs/http/
 COPY libs/platform/package.json libs/platform/
+COPY libs/service/package.json libs/service/
 COPY libs/testing/package.json libs/testing/
 COPY libs/system-harness/package.json libs/system-harness/
 RUN npm ci --no-audit --no-fund
@@ -33,6 +34,7 @@ COPY --from=build /src/libs/events/package.json libs/events/
 COPY --from=build /src/libs/messaging/package.json libs/messaging/
 COPY --from=build /src/libs/http/package.json libs/http/
 COPY --from=build /src/libs/platform/package.json libs/platform/
+COPY --from=build /src/libs/service/package.json libs/service/
 COPY --from=build /src/libs/testing/package.json libs/testing/
 COPY --from=build /src/libs/system-harness/package.json libs/system-harness/
 # Production dependencies only; the workspace libraries are bundled into each dist/ already.
