@@ -81,8 +81,37 @@ export class EventCodec {
     return JSON.parse(text) as T;
   }
 
+  /**
+   * The id under which the registry knows this build's schema of an event, without registering
+   * anything: services only read the registry (their URL is its read-only instance); provisioning
+   * registers. A schema that is not registered yet is an error that names the fix.
+   */
+  async idOf(type: EventType): Promise<number> {
+    const cached = this.ids.get(type);
+    if (cached !== undefined) return cached;
+    const subject = subjectOf(type);
+    const response = await fetch(`${this.url}/subjects/${encodeURIComponent(subject)}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/vnd.schemaregistry.v1+json', accept: 'application/json' },
+      body: JSON.stringify({ schema: JSON.stringify(avroSchemaOf(type)) }),
+    });
+    const text = await response.text();
+    if (response.status === 404) throw new Error(`the schema of ${type} is not registered under ${subject}: run provisioning first (registry: ${text})`);
+    if (!response.ok) throw new Error(`schema registry lookup of ${subject} answered ${response.status}: ${text}`);
+    const { id } = JSON.parse(text) as { id: number };
+    this.ids.set(type, id);
+    return id;
+  }
+
+  /** Looks up every given event's schema id (a service's start-up check that provisioning ran). */
+  async resolveAll(types: readonly EventType[]): Promise<Record<string, number>> {
+    const result: Record<string, number> = {};
+    for (const type of types) result[subjectOf(type)] = await this.idOf(type);
+    return result;
+  }
+
   async encode<T extends EventType>(type: T, payload: EventPayloads[T]): Promise<Buffer> {
-    const id = await this.register(type);
+    const id = await this.idOf(type);
     return this.registry.encode(id, payload);
   }
 

@@ -21,6 +21,10 @@ export const commonConfigSchema = {
   ),
   DATABASE_URL: Type.String({ pattern: '^postgres(ql)?://', description: 'PostgreSQL connection URL of this service' }),
   KAFKA_BROKERS: Type.String({ minLength: 1, description: 'Comma-separated host:port list' }),
+  // The service's own Kafka principal; the broker's client listener takes SASL/SCRAM-SHA-512.
+  KAFKA_SASL_MECHANISM: Type.Optional(Type.Union([Type.Literal('scram-sha-512'), Type.Literal('')], { description: 'SASL mechanism; empty: no authentication' })),
+  KAFKA_SASL_USERNAME: Type.Optional(Type.String({ description: "The service's Kafka principal" })),
+  KAFKA_SASL_PASSWORD: Type.Optional(Type.String({ description: 'Its SCRAM password' })),
   SCHEMA_REGISTRY_URL: Type.String({ pattern: '^https?://', description: 'Confluent-compatible schema registry base URL' }),
   JWT_PUBLIC_KEY: Type.String({ minLength: 1, description: 'PEM (SPKI) public key that verifies access tokens' }),
   JWT_ISSUER: Type.String({ default: 'eventflow-user-service' }),

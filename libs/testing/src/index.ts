@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 /**
  * Waits for an asynchronous outcome by polling: `probe` returns the value when the condition
@@ -61,13 +63,34 @@ export function apiClient(baseUrl: string) {
   };
 }
 
+const repoRoot = new URL('../../../', import.meta.url).pathname;
+
+/**
+ * The SASL settings of one of the local broker's principals (scripts/stack/stack creates them and
+ * keeps their passwords in .stack/secrets/kafka): tests use `test` for what they create under
+ * the `test.` prefix, `ops` to read and write the system's own topics. Without a password (a
+ * broker without SASL) the client connects unauthenticated.
+ */
+export function kafkaSettingsOf(principal: string, env: Record<string, string | undefined> = process.env) {
+  const variable = `KAFKA_PASSWORD_${principal.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
+  const file = join(repoRoot, '.stack', 'secrets', 'kafka', principal);
+  const password = env[variable] ?? (existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined);
+  return {
+    KAFKA_BROKERS: env['KAFKA_BROKERS'] ?? '127.0.0.1:9092',
+    ...(password ? { KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: principal, KAFKA_SASL_PASSWORD: password } : {}),
+  };
+}
+
 /** Connection settings of the local stack (scripts/stack/stack env), overridable by the environment. */
 export function stackSettings() {
   const env = process.env;
   const pg = (role: string, db: string) => env[`${db.toUpperCase()}_DATABASE_URL`] ?? `postgres://${role}:${role}@127.0.0.1:5432/${db}`;
   return {
     kafkaBrokers: env['KAFKA_BROKERS'] ?? '127.0.0.1:9092',
-    schemaRegistryUrl: env['SCHEMA_REGISTRY_URL'] ?? 'http://127.0.0.1:8081/apis/ccompat/v7',
+    /** The registry's writable instance: tests register scratch subjects, as provisioning does. */
+    schemaRegistryUrl: env['SCHEMA_REGISTRY_WRITE_URL'] ?? 'http://127.0.0.1:8081/apis/ccompat/v7',
+    /** Its read-only instance, the one the services are given. */
+    schemaRegistryReadUrl: env['SCHEMA_REGISTRY_URL'] ?? 'http://127.0.0.1:8082/apis/ccompat/v7',
     usersDb: env['USER_DATABASE_URL'] ?? pg('user_service', 'users'),
     billingDb: env['BILLING_DATABASE_URL'] ?? pg('billing_service', 'billing'),
     ordersDb: env['ORDER_DATABASE_URL'] ?? pg('order_service', 'orders'),
