@@ -1,6 +1,6 @@
 import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+import { kafkaConnection, type KafkaConnectionSettings } from '@eventflow/events';
 import type { Logger } from '@eventflow/platform';
-import { splitList } from '@eventflow/platform';
 
 const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
@@ -9,12 +9,15 @@ const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
-/** A kafkajs client whose own logs go through the service's pino logger. */
-export function createKafka(clientId: string, brokers: string, logger: Logger): Kafka {
+/**
+ * A kafkajs client whose own logs go through the service's pino logger, authenticated as the
+ * service's principal when the settings carry SASL credentials.
+ */
+export function createKafka(clientId: string, settings: KafkaConnectionSettings, logger: Logger): Kafka {
   const kafkaLogger = logger.child({ component: 'kafkajs' });
   return new Kafka({
     clientId,
-    brokers: splitList(brokers),
+    ...kafkaConnection(settings),
     logLevel: logLevel.WARN,
     retry: { initialRetryTime: 200, retries: 8 },
     logCreator:
