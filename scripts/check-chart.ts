@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { TObject } from 'typebox';
 import { provisionConfigSchema } from '@eventflow/events';
+import { migrationConfigSchema } from '@eventflow/platform';
 import { billingConfigSchema } from '@eventflow/billing-service/config';
 import { notificationConfigSchema } from '@eventflow/notification-service/config';
 import { orderConfigSchema } from '@eventflow/order-service/config';
@@ -130,12 +131,93 @@ check('environment contract: each service gets every variable it requires and no
     for (const name of ['KAFKA_BROKERS', 'SCHEMA_REGISTRY_URL']) if (!provisioning.has(name)) problems.push(`${service}: provisioning lacks ${name}`);
     // The init containers wrap the command in a retry loop while the infrastructure starts.
     const runs = (c: Container | undefined, command: string) => (c?.command ?? []).join(' ').includes(`until ${command};`);
-    if (!runs(spec.initContainers?.find((c) => c.name === 'migrate'), `node apps/${service}/dist/cli/migrate.js`))
-      problems.push(`${service}: migration init container runs the wrong command`);
+    const migrate = spec.initContainers?.find((c) => c.name === 'migrate');
+    if (!runs(migrate, `node apps/${service}/dist/cli/migrate.js`)) problems.push(`${service}: migration init container runs the wrong command`);
+    // The migration role's URL goes to the migrate init container only; the service gets the runtime role's.
+    const migrationEnv = [...environmentOf(migrate, all)].sort().join(',');
+    if (migrationEnv !== Object.keys(migrationConfigSchema).sort().join(','))
+      problems.push(`${service}: the migrate init container gets ${migrationEnv}, not exactly ${Object.keys(migrationConfigSchema).join(',')}`);
     if (!runs(provision, 'node libs/events/dist/provision.js')) problems.push(`${service}: provisioning init container runs the wrong command`);
   }
   assert(problems.length === 0, problems.join('; '));
   return `${Object.keys(schemas).length} services`;
+});
+
+type SecretRef = { valueFrom?: { secretKeyRef?: { name: string; key: string } } };
+const secretKeysOf = (c: Container | undefined): Record<string, string> =>
+  Object.fromEntries((c?.env ?? []).flatMap((e) => ((e as SecretRef).valueFrom?.secretKeyRef ? [[e.name, (e as SecretRef).valueFrom!.secretKeyRef!.key]] : [])));
+
+check('databases: per service a migration role (owner, DDL) and a runtime role (rows only, its own database)', () => {
+  const all = objects(rendered['default'] ?? '');
+  const roles = all.find((o) => o.kind === 'ConfigMap' && o.metadata.name.endsWith('-db-roles')) as (K8sObject & { data: Record<string, string> }) | undefined;
+  assert(roles?.data['roles.sql'], 'no db-roles ConfigMap with roles.sql');
+  const sql = roles.data['roles.sql'];
+  const job = all.find((o) => o.kind === 'Job' && /-db-roles-\d+$/.test(o.metadata.name));
+  assert(job, 'no db-roles Job');
+  const secret = all.find((o) => o.kind === 'Secret' && o.metadata.name.endsWith('-db')) as (K8sObject & { stringData: Record<string, string> }) | undefined;
+  assert(secret, 'no -db Secret');
+  const problems: string[] = [];
+  for (const [component, database] of [['user', 'users'], ['billing', 'billing'], ['order', 'orders'], ['notification', 'notifications']] as const) {
+    const user = (key: string) => new URL(secret.stringData[key] ?? 'postgres://none@x/none');
+    const runtime = user(`${component}-url`);
+    const migration = user(`${component}-migration-url`);
+    if (runtime.username === migration.username) problems.push(`${component}: runtime and migration role are both ${runtime.username}`);
+    if (runtime.pathname !== `/${database}` || migration.pathname !== `/${database}`) problems.push(`${component}: the URLs do not name database ${database}`);
+    const expect = (line: string) => {
+      if (!sql.split('\n').some((l) => l.trim() === line)) problems.push(`${component}: roles.sql lacks "${line}"`);
+    };
+    expect(`ALTER DATABASE ${database} OWNER TO ${migration.username};`);
+    expect(`REVOKE ALL ON DATABASE ${database} FROM PUBLIC;`);
+    expect(`GRANT CONNECT ON DATABASE ${database} TO ${runtime.username};`);
+    expect(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${runtime.username};`);
+    expect(`ALTER DEFAULT PRIVILEGES FOR ROLE ${migration.username} IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${runtime.username};`);
+    const granted = sql.split('\n').filter((l) => new RegExp(`^\\s*GRANT .* TO ${runtime.username};`).test(l));
+    for (const line of granted) if (/\b(ALL|CREATE|TRUNCATE|REFERENCES|TRIGGER)\b(?! TABLES| SEQUENCES)/.test(line.replace(/ON ALL (TABLES|SEQUENCES)/, ''))) problems.push(`${component}: the runtime role gets more than DML: ${line.trim()}`);
+    const deployment = all.find((o) => o.kind === 'Deployment' && o.metadata.name.endsWith(`-${component}-service`));
+    const spec = deployment && podSpec(deployment);
+    const serviceKeys = secretKeysOf(spec?.containers.find((c) => c.name === `${component}-service`));
+    if (serviceKeys['DATABASE_URL'] !== `${component}-url`) problems.push(`${component}: the service's DATABASE_URL is not the runtime role`);
+    if (Object.values(serviceKeys).some((k) => k.includes('migration'))) problems.push(`${component}: the service container gets the migration role`);
+    if (secretKeysOf(spec?.initContainers?.find((c) => c.name === 'migrate'))['MIGRATION_DATABASE_URL'] !== `${component}-migration-url`)
+      problems.push(`${component}: the migrate init container does not use the migration role`);
+  }
+  assert(problems.length === 0, problems.join('; '));
+  return '4 services, roles.sql and the db-roles Job';
+});
+
+type Peer = { podSelector?: { matchLabels?: Record<string, string>; matchExpressions?: Array<{ key: string; values: string[] }> }; namespaceSelector?: unknown; ipBlock?: unknown };
+type Rule = { from?: Peer[]; to?: Peer[]; ports?: Array<{ port: string | number }> };
+type Policy = K8sObject & { spec: { podSelector: Peer['podSelector']; policyTypes: string[]; ingress?: Rule[]; egress?: Rule[] } };
+const namesOf = (selector: Peer['podSelector']): string[] | 'all' =>
+  selector?.matchExpressions?.find((e) => e.key === 'app.kubernetes.io/name')?.values ?? (selector?.matchLabels?.['app.kubernetes.io/name'] ? [selector.matchLabels['app.kubernetes.io/name']] : 'all');
+check('NetworkPolicies: default deny, ingress controller -> services -> Kafka, registry, PostgreSQL only; off with networkPolicy.enabled=false', () => {
+  const all = objects(rendered['default'] ?? '');
+  const policies = all.filter((o): o is Policy => o.kind === 'NetworkPolicy');
+  const deny = policies.find((p) => namesOf(p.spec.podSelector) === 'all' && !p.spec.ingress && !p.spec.egress);
+  assert(deny && deny.spec.policyTypes.includes('Ingress') && deny.spec.policyTypes.includes('Egress'), 'no default-deny policy for every pod of the release');
+  // Every workload's pods are selected by some policy beyond the default deny (or they could do nothing at all).
+  const podLabels = all
+    .filter((o) => ['Deployment', 'StatefulSet', 'Job'].includes(o.kind) || (o.kind === 'Pod' && o.metadata.annotations?.['helm.sh/hook'] === 'test'))
+    .map((o) => (o.kind === 'Pod' ? (o.metadata as { labels?: Record<string, string> }).labels : (o.spec as { template: { metadata: { labels: Record<string, string> } } }).template.metadata.labels)?.['app.kubernetes.io/name'] ?? '?');
+  for (const name of podLabels) {
+    const selecting = policies.filter((p) => p !== deny && (namesOf(p.spec.podSelector) === 'all' || (namesOf(p.spec.podSelector) as string[]).includes(name)));
+    assert(selecting.some((p) => namesOf(p.spec.podSelector) !== 'all'), `no policy for the pods of ${name}`);
+  }
+  const services = ['user-service', 'billing-service', 'order-service', 'notification-service'];
+  const forServices = policies.filter((p) => namesOf(p.spec.podSelector) !== 'all' && (namesOf(p.spec.podSelector) as string[]).some((n) => services.includes(n)));
+  const egressTo = new Set(forServices.flatMap((p) => (p.spec.egress ?? []).flatMap((r) => (r.to ?? []).flatMap((peer) => (peer.podSelector ? namesOf(peer.podSelector) : ['<outside>'])))));
+  const allowed = new Set(['kafka', 'registry', 'registry-reader', 'postgresql']);
+  for (const target of egressTo) assert(target !== 'all' && allowed.has(target as string), `the services may open connections to ${target}`);
+  assert(['kafka', 'postgresql'].every((t) => egressTo.has(t)) && (egressTo.has('registry') || egressTo.has('registry-reader')), `the services cannot reach ${[...allowed].filter((t) => !egressTo.has(t)).join(', ')}`);
+  for (const p of forServices)
+    for (const rule of p.spec.ingress ?? [])
+      for (const peer of rule.from ?? []) assert(peer.namespaceSelector !== undefined && peer.podSelector !== undefined, `${p.metadata.name}: services accept connections from ${JSON.stringify(peer)}`);
+  const postgres = policies.find((p) => JSON.stringify(namesOf(p.spec.podSelector)) === '["postgresql"]');
+  const clients = (postgres?.spec.ingress ?? []).flatMap((r) => (r.from ?? []).flatMap((peer) => namesOf(peer.podSelector)));
+  assert(clients.length > 0 && clients.every((c) => [...services, 'registry', 'registry-reader', 'db-roles'].includes(c as string)), `PostgreSQL accepts ${clients.join(', ')}`);
+  const off = objects(template('-f', testValues, '--set', 'networkPolicy.enabled=false')).filter((o) => o.kind === 'NetworkPolicy');
+  assert(off.length === 0, `networkPolicy.enabled=false still renders ${off.length} NetworkPolicies`);
+  return `${policies.length} policies`;
 });
 
 const collection = JSON.parse(readFileSync(join(repoRoot, 'postman', 'eventflow.postman_collection.json'), 'utf8')) as {
