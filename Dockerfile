@@ -1,6 +1,6 @@
 # One image for the four services, the migration commands and topic provisioning; the Helm chart
 # runs it with a different command per component. Build: npm run images
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:24.21.0-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src

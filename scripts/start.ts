@@ -9,7 +9,8 @@ import { gatewayPort, services, startSystem, repoRoot } from '@eventflow/system-
 function missingPrerequisites(): string[] {
   const problems: string[] = [];
   const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
-  if (major < 20 || (major === 20 && minor < 19)) problems.push(`Node.js 20.19 or newer (found ${process.versions.node}): https://nodejs.org`);
+  // `npm start` runs this under Node 24 already (scripts/node/run.mjs); this catches a direct `tsx scripts/start.ts`.
+  if (major < 24 || (major === 24 && minor < 11)) problems.push(`Node.js 24.11 or newer (found ${process.versions.node}): npm start, or PATH="$(bash scripts/node/ensure-node):$PATH"`);
   const has = (command: string, args: string[]) => spawnSync(command, args, { stdio: 'ignore' }).status === 0;
   if (!has('java', ['-version'])) problems.push('a Java runtime, 17 or newer, for Kafka (Debian: apt-get install openjdk-17-jre-headless)');
   if (!has('mvn', ['-v'])) problems.push('Apache Maven, which fetches Kafka from Maven Central (Debian: apt-get install maven)');
