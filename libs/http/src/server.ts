@@ -121,6 +121,10 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
   exposeMetrics(app, options.service);
   const hidden = { schema: { hide: true } };
   app.get('/health/live', hidden, async () => ({ status: 'ok' }));
+  // The last answer of each readiness check: a change is logged once (a wrong database password,
+  // refused Kafka credentials), so the reason a pod is not ready is in its log, not only in the
+  // probe's answer, and a probe every few seconds does not repeat it.
+  const lastResults = new Map<string, string>();
   app.get('/health/ready', hidden, async (_request, reply) => {
     const results = await Promise.all(
       options.readiness.map(async ({ name, check, critical = true }) => {
@@ -136,6 +140,13 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
         }
       }),
     );
+    for (const [name, result, critical] of results) {
+      const previous = lastResults.get(name);
+      if (result === previous || (previous === undefined && result === 'ok')) continue;
+      lastResults.set(name, result);
+      if (result === 'ok') app.log.info({ check: name }, `readiness: ${name} ok again`);
+      else app.log.warn({ check: name, critical, reason: result }, `readiness: ${name} failing${critical ? ' (not ready)' : ''}: ${result}`);
+    }
     const ready = results.every(([, result, critical]) => result === 'ok' || !critical);
     const status = !ready ? 'not-ready' : results.every(([, result]) => result === 'ok') ? 'ready' : 'degraded';
     return reply.code(ready ? 200 : 503).send({ status, checks: Object.fromEntries(results.map(([name, result]) => [name, result])) });
