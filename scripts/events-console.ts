@@ -6,14 +6,18 @@
  * The classpath is charts/eventflow/files/events-console/pom.xml (kafka-tools and Apicurio
  * Registry's Avro deserializer from Maven Central), resolved once with Maven into the download
  * cache like scripts/stack resolves Kafka; the chart's events-console pod uses the same pom.
- * Reads KAFKA_BROKERS and SCHEMA_REGISTRY_URL (defaults: the local stack).
+ * Reads KAFKA_BROKERS and SCHEMA_REGISTRY_URL (defaults: the local stack), and authenticates like
+ * the other tools (KAFKA_SASL_*, else the local stack's ops principal): the credentials go into a
+ * properties file only this user can read (--command-config), never onto the printed command line.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { createHash, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { kafkaConnection, namespaced } from '@eventflow/events';
+import { toolKafkaSettings } from '@eventflow/system-harness';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const consolePom = join(repoRoot, 'charts', 'eventflow', 'files', 'events-console', 'pom.xml');
@@ -47,7 +51,10 @@ export function consoleLibs(): string {
 export const apicurioApiOf = (ccompatUrl: string): string => ccompatUrl.replace(/\/apis\/ccompat\/v\d+\/?$/, '/apis/registry/v2');
 
 /** The arguments of `java` that run the console consumer on a topic, decoding values through the registry. */
-export function consoleCommand(topic: string, options: { libs: string; brokers: string; registryUrl: string; extra: string[] }): string[] {
+export function consoleCommand(
+  topic: string,
+  options: { libs: string; brokers: string; registryUrl: string; extra: string[]; commandConfig?: string; group?: string },
+): string[] {
   const formatter = (name: string, value: string) => ['--formatter-property', `${name}=${value}`];
   return [
     '-cp',
@@ -57,6 +64,8 @@ export function consoleCommand(topic: string, options: { libs: string; brokers: 
     options.brokers,
     '--topic',
     topic,
+    ...(options.commandConfig ? ['--command-config', options.commandConfig] : []),
+    ...(options.group ? ['--group', options.group] : []),
     ...['print.partition', 'print.offset', 'print.headers', 'print.key'].flatMap((p) => formatter(p, 'true')),
     ...formatter('value.deserializer', 'io.apicurio.registry.serde.avro.AvroKafkaDeserializer'),
     ...formatter('value.deserializer.apicurio.registry.url', apicurioApiOf(options.registryUrl)),
@@ -73,11 +82,24 @@ const quote = (arg: string) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.rep
 /** Prints the exact command, then runs it with this terminal; resolves to its exit code. */
 export async function runConsole(topic: string, extra: string[]): Promise<number> {
   const java = process.env['JAVA'] ?? 'java';
+  const kafka = toolKafkaSettings();
+  const sasl = kafkaConnection(kafka).sasl;
+  let commandConfig: string | undefined;
+  if (sasl && 'username' in sasl) {
+    const dir = mkdtempSync(join(tmpdir(), 'events-console-'));
+    commandConfig = join(dir, 'client.properties');
+    const jaas = `org.apache.kafka.common.security.scram.ScramLoginModule required username="${sasl.username}" password="${sasl.password}";`;
+    writeFileSync(commandConfig, `security.protocol=SASL_PLAINTEXT\nsasl.mechanism=SCRAM-SHA-512\nsasl.jaas.config=${jaas}\n`, { mode: 0o600 });
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
   const args = consoleCommand(topic, {
     libs: consoleLibs(),
-    brokers: process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092',
+    brokers: kafka['KAFKA_BROKERS'] ?? '127.0.0.1:9092',
     registryUrl: process.env['SCHEMA_REGISTRY_URL'] ?? 'http://127.0.0.1:8081/apis/ccompat/v7',
     extra,
+    ...(commandConfig ? { commandConfig } : {}),
+    // A group its principal may use (ops: eventflow-*; test: test.*).
+    group: namespaced(`eventflow-console-${randomUUID()}`),
   });
   console.error([java, ...args].map(quote).join(' '));
   const child = spawn(java, args, { stdio: 'inherit' });

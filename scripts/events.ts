@@ -21,10 +21,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Consumer, type IHeaders, type KafkaMessage } from 'kafkajs';
-import { EventCodec, consumerGroups, dlqTopicOf, namespaced } from '@eventflow/events';
+import { EventCodec, consumerGroups, dlqTopicOf, kafkaConnection, namespaced } from '@eventflow/events';
+import { toolKafkaSettings } from '@eventflow/system-harness';
 import { runConsole } from './events-console.js';
 
-const brokers = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',');
+// The operators' principal (ops) unless the environment names another; see toolKafkaSettings.
+const connection = kafkaConnection(toolKafkaSettings());
 const codec = new EventCodec(process.env['SCHEMA_REGISTRY_URL'] ?? 'http://127.0.0.1:8081/apis/ccompat/v7');
 const [command, ...rest] = process.argv.slice(2);
 const flag = (name: string) => rest.includes(`--${name}`);
@@ -47,7 +49,7 @@ async function describe(message: KafkaMessage, decode: boolean): Promise<unknown
 }
 
 async function tail(topics: string[], options: { fromBeginning: boolean; max: number; idleSeconds: number; decode: boolean }) {
-  const kafka = new Kafka({ clientId: 'eventflow-inspect', brokers, logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({ clientId: 'eventflow-inspect', ...connection, logLevel: logLevel.NOTHING });
   const consumer = kafka.consumer({ groupId: `eventflow-inspect-${randomUUID()}` });
   await consumer.connect();
   await consumer.subscribe({ topics, fromBeginning: options.fromBeginning });
@@ -125,7 +127,7 @@ async function readDeadLetters(consumer: Consumer, topic: string, target: Map<nu
 }
 
 async function replay(dlq: string, options: { eventIds: string[]; all: boolean; dryRun: boolean }): Promise<void> {
-  const kafka = new Kafka({ clientId: 'eventflow-replay', brokers, logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({ clientId: 'eventflow-replay', ...connection, logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
   const groupId = replayGroupOf(dlq);

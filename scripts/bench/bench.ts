@@ -28,9 +28,11 @@ import {
   startGateway,
   startService,
   stopService,
+  toolKafkaSettings,
   waitUntilReady,
   type RunningService,
 } from '@eventflow/system-harness';
+import { kafkaConnection } from '@eventflow/events';
 import { runHttpFloor, runPgbench } from './anchors.js';
 import { BenchDatabases } from './database.js';
 import { closedLoop, openLoop, percentile, sortedNumbers, type BenchUser, type LoadResult } from './load.js';
@@ -112,7 +114,7 @@ const running: RunningService[] = services.map((spec) =>
 );
 const stopAll = () => Promise.all(services.map((spec) => stopService(spec.name)));
 let gateway: Awaited<ReturnType<typeof startGateway>> | undefined;
-const kafka = new Kafka({ clientId: 'bench', brokers: (stack['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(','), logLevel: logLevel.NOTHING });
+const kafka = new Kafka({ clientId: 'bench', ...kafkaConnection(toolKafkaSettings({ ...process.env, ...stack })), logLevel: logLevel.NOTHING });
 const admin = kafka.admin();
 
 try {

@@ -4,7 +4,8 @@
  */
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
-import { consumerGroups, dlqTopicOf, namespaced, topics } from '@eventflow/events';
+import { consumerGroups, dlqTopicOf, kafkaConnection, namespaced, topics } from '@eventflow/events';
+import { toolKafkaSettings } from '@eventflow/system-harness';
 import type { Operation } from './load.js';
 
 export interface CheckResult {
@@ -81,7 +82,7 @@ export async function readState(db: Databases, userIds: string[]): Promise<State
 
 /** Messages waiting for a consumer group, per group (committed offset to the end of each partition). */
 export async function consumerLag(brokers: string): Promise<Record<string, number>> {
-  const kafka = new Kafka({ clientId: 'chaos-check', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({ clientId: 'chaos-check', ...kafkaConnection(toolKafkaSettings({ ...process.env, KAFKA_BROKERS: brokers })), logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -120,7 +121,7 @@ export interface DeadLetter {
 
 /** The end offset of each dead-letter topic (partition 0; they have one), to read only a run's own. */
 export async function deadLetterEnds(brokers: string): Promise<Record<string, number>> {
-  const kafka = new Kafka({ clientId: 'chaos-check', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({ clientId: 'chaos-check', ...kafkaConnection(toolKafkaSettings({ ...process.env, KAFKA_BROKERS: brokers })), logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -140,8 +141,8 @@ export async function deadLettersSince(brokers: string, since: Record<string, nu
   const now = await deadLetterEnds(brokers);
   const wanted = Object.keys(now).filter((t) => (now[t] ?? 0) > (since[t] ?? 0));
   if (wanted.length === 0) return [];
-  const kafka = new Kafka({ clientId: 'chaos-check', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
-  const consumer = kafka.consumer({ groupId: namespaced(`chaos-dlq-${Date.now()}-${Math.random().toString(16).slice(2)}`) });
+  const kafka = new Kafka({ clientId: 'chaos-check', ...kafkaConnection(toolKafkaSettings({ ...process.env, KAFKA_BROKERS: brokers })), logLevel: logLevel.NOTHING });
+  const consumer = kafka.consumer({ groupId: namespaced(`eventflow-chaos-dlq-${Date.now()}-${Math.random().toString(16).slice(2)}`) });
   const letters: DeadLetter[] = [];
   const remaining = new Map(wanted.map((t) => [t, (now[t] ?? 0) - (since[t] ?? 0)]));
   await consumer.connect();

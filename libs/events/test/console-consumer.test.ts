@@ -9,12 +9,12 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventMetadata, stackSettings } from '@eventflow/testing';
-import { EventCodec, namespaced, type OrderPlaced } from '../src/index.js';
+import { eventMetadata, kafkaSettingsOf, stackSettings } from '@eventflow/testing';
+import { EventCodec, kafkaConnection, namespaced, type OrderPlaced } from '../src/index.js';
 
 const repoRoot = new URL('../../../', import.meta.url).pathname;
 const { schemaRegistryUrl, kafkaBrokers } = stackSettings();
-const kafka = new Kafka({ clientId: 'console-consumer-test', brokers: [kafkaBrokers], logLevel: logLevel.NOTHING });
+const kafka = new Kafka({ clientId: 'console-consumer-test', ...kafkaConnection(kafkaSettingsOf('test')), logLevel: logLevel.NOTHING });
 const admin = kafka.admin();
 // A scratch topic in the test namespace (`test.`), deleted at the end.
 const topic = namespaced(`console-${randomUUID()}`);
@@ -49,7 +49,8 @@ describe('Kafka console consumer with the registry deserializer', () => {
     const run = spawnSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'scripts', 'events.ts'), 'console', topic, '--from-beginning', '--max-messages', '1', '--timeout-ms', '60000'], {
       cwd: repoRoot,
       encoding: 'utf8',
-      env: { ...process.env, KAFKA_BROKERS: kafkaBrokers, SCHEMA_REGISTRY_URL: schemaRegistryUrl },
+      // The console authenticates as the test principal, which owns the test.-prefixed topic it reads.
+      env: { ...process.env, ...kafkaSettingsOf('test'), KAFKA_BROKERS: kafkaBrokers, SCHEMA_REGISTRY_URL: schemaRegistryUrl },
       timeout: 280_000,
     });
     const output = `${run.stdout}\n${run.stderr}`;

@@ -10,14 +10,14 @@ import { readFileSync } from 'node:fs';
 import { SchemaType } from '@kafkajs/confluent-schema-registry';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventMetadata, stackSettings, waitFor } from '@eventflow/testing';
-import { EventCodec, avroSchemaOf, namespaced, subjectOf, type OrderPaid } from '../src/index.js';
+import { eventMetadata, kafkaSettingsOf, stackSettings, waitFor } from '@eventflow/testing';
+import { EventCodec, avroSchemaOf, kafkaConnection, namespaced, subjectOf, type OrderPaid } from '../src/index.js';
 
-const { schemaRegistryUrl, kafkaBrokers } = stackSettings();
+const { schemaRegistryUrl } = stackSettings();
 /** OrderPaid as released before balanceAfter (the schemas/OrderPaid.avsc of that release, unchanged). */
 const orderPaidV1 = readFileSync(new URL('./fixtures/OrderPaid.v1.avsc', import.meta.url), 'utf8');
 
-const kafka = new Kafka({ clientId: 'evolution-test', brokers: [kafkaBrokers], logLevel: logLevel.NOTHING });
+const kafka = new Kafka({ clientId: 'evolution-test', ...kafkaConnection(kafkaSettingsOf('test')), logLevel: logLevel.NOTHING });
 // A scratch topic and groups in the test namespace (`test.`), never among npm start's names.
 const topic = namespaced(`evolution-${randomUUID()}`);
 const admin = kafka.admin();

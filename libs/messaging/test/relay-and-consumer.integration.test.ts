@@ -3,9 +3,9 @@ import { readFileSync } from 'node:fs';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventCodec, dlqTopicOf, namespaced, type UserCreated } from '@eventflow/events';
+import { EventCodec, dlqTopicOf, kafkaConnection, namespaced, type UserCreated } from '@eventflow/events';
 import { RetryableError, createLogger } from '@eventflow/platform';
-import { stackSettings, waitFor } from '@eventflow/testing';
+import { kafkaSettingsOf, stackSettings, waitFor } from '@eventflow/testing';
 import {
   EventConsumer,
   OutboxRelay,
@@ -23,7 +23,7 @@ const settings = stackSettings();
 const adminUrl = process.env['PG_ADMIN_URL'] ?? 'postgres://eventflow:eventflow@127.0.0.1:5432/postgres';
 const dbName = `messaging_test_${randomUUID().replaceAll('-', '')}`;
 const logger = createLogger('messaging-test', 'silent');
-const kafka = new Kafka({ clientId: 'messaging-test', brokers: [settings.kafkaBrokers], logLevel: logLevel.NOTHING });
+const kafka = new Kafka({ clientId: 'messaging-test', ...kafkaConnection(kafkaSettingsOf('test')), logLevel: logLevel.NOTHING });
 const codec = new EventCodec(settings.schemaRegistryUrl);
 let pool: pg.Pool;
 let admin: Admin;

@@ -86,8 +86,9 @@ export function serviceEnv(spec: ServiceSpec, stack: Record<string, string>, key
     PORT: String(spec.port),
     LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'info',
     DATABASE_URL: databaseUrl,
-    KAFKA_BROKERS: stack['KAFKA_BROKERS'] ?? '127.0.0.1:9092',
-    SCHEMA_REGISTRY_URL: stack['SCHEMA_REGISTRY_URL'] ?? 'http://127.0.0.1:8081/apis/ccompat/v7',
+    ...kafkaCredentialsOf(spec.name, stack),
+    // The registry's read-only instance: a service looks schemas up, only provisioning registers them.
+    SCHEMA_REGISTRY_URL: stack['SCHEMA_REGISTRY_URL'] ?? 'http://127.0.0.1:8082/apis/ccompat/v7',
     JWT_PUBLIC_KEY: keys.publicKey,
     JWT_ISSUER: 'eventflow-user-service',
     JWT_AUDIENCE: 'eventflow',
@@ -121,6 +122,48 @@ export function migrationEnv(spec: ServiceSpec, stack: Record<string, string>): 
   return { MIGRATION_DATABASE_URL: url };
 }
 
+/**
+ * KAFKA_BROKERS and the SASL settings of one of the local broker's principals (each service has its
+ * own; `stack env` prints their passwords as KAFKA_PASSWORD_<PRINCIPAL>). A stack whose broker
+ * takes no SASL prints none, and the client connects unauthenticated.
+ */
+export function kafkaCredentialsOf(principal: string, stack: Record<string, string>): Record<string, string> {
+  const password = stack[`KAFKA_PASSWORD_${principal.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`];
+  return {
+    KAFKA_BROKERS: stack['KAFKA_BROKERS'] ?? '127.0.0.1:9092',
+    ...(password ? { KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: principal, KAFKA_SASL_PASSWORD: password } : {}),
+  };
+}
+
+/**
+ * The Kafka settings of the repository's tools (events inspect/tail/replay/console, chaos, bench):
+ * the environment's KAFKA_SASL_* when set (e.g. after `eval "$(scripts/stack/stack env)"`, which
+ * names the operators' principal, ops), else the local stack's ops password from .stack/secrets.
+ */
+export function toolKafkaSettings(env: Record<string, string | undefined> = process.env): { KAFKA_BROKERS: string } & Record<string, string> {
+  const brokers = env['KAFKA_BROKERS'] ?? '127.0.0.1:9092';
+  if (env['KAFKA_SASL_MECHANISM'] !== undefined) {
+    const sasl = { KAFKA_SASL_MECHANISM: env['KAFKA_SASL_MECHANISM'], KAFKA_SASL_USERNAME: env['KAFKA_SASL_USERNAME'], KAFKA_SASL_PASSWORD: env['KAFKA_SASL_PASSWORD'] };
+    return { KAFKA_BROKERS: brokers, ...Object.fromEntries(Object.entries(sasl).filter((entry): entry is [string, string] => entry[1] !== undefined)) };
+  }
+  const file = join(stateDir, 'secrets', 'kafka', 'ops');
+  const password = existsSync(file) ? readFileSync(file, 'utf8').trim() : '';
+  return password ? { KAFKA_BROKERS: brokers, KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'ops', KAFKA_SASL_PASSWORD: password } : { KAFKA_BROKERS: brokers };
+}
+
+/**
+ * The provisioning command's environment: the `provision` principal (the only one that may create
+ * topics and write ACLs), the registry's writable instance, and ACLs also for the `test.`
+ * namespace, which npm test and the system tests run the services under.
+ */
+export function provisioningEnv(stack: Record<string, string>): Record<string, string> {
+  return {
+    ...kafkaCredentialsOf('provision', stack),
+    SCHEMA_REGISTRY_URL: stack['SCHEMA_REGISTRY_WRITE_URL'] ?? 'http://127.0.0.1:8081/apis/ccompat/v7',
+    KAFKA_ACL_EXTRA_NAMESPACES: 'test.',
+  };
+}
+
 /** Applies every service's committed migrations (as its migration role), then creates topics and registers schemas. */
 export async function prepareInfrastructure(stack: Record<string, string>): Promise<void> {
   const { migrateDatabase } = await import('@eventflow/platform/db');
@@ -132,7 +175,7 @@ export async function prepareInfrastructure(stack: Record<string, string>): Prom
     console.log(`${spec.name}: ${applied.length === 0 ? 'database up to date' : `applied ${applied.join(', ')}`}`);
   }
   const { provision } = await import('@eventflow/events');
-  const report = await provision({ ...process.env, ...stack });
+  const report = await provision({ ...process.env, ...stack, ...provisioningEnv(stack) });
   console.log(
     `topics: ${report.topics.created.length} created, ${report.topics.configured.length} up to date; ` +
       `schemas registered: ${Object.keys(report.subjects).length}`,
