@@ -220,6 +220,51 @@ check('NetworkPolicies: default deny, ingress controller -> services -> Kafka, r
   return `${policies.length} policies`;
 });
 
+check('pods: PDB and topology spread with replicas > 1, a preStop delay, a non-root helm test pod, images pinnable by digest', () => {
+  type PodSpec = {
+    securityContext?: { runAsNonRoot?: boolean };
+    hostAliases?: Array<{ ip: string; hostnames: string[] }>;
+    topologySpreadConstraints?: Array<{ topologyKey: string }>;
+    containers: Array<Container & { lifecycle?: { preStop?: { sleep?: { seconds: number } } }; securityContext?: Record<string, unknown>; image: string }>;
+  };
+  const services = ['user-service', 'billing-service', 'order-service', 'notification-service'];
+  const deploymentsOf = (all: K8sObject[]) => all.filter((o) => o.kind === 'Deployment' && services.some((s) => o.metadata.name.endsWith(`-${s}`)));
+  const problems: string[] = [];
+  for (const [values, replicated] of [['default', false], ['ha', true]] as const) {
+    const all = objects(rendered[values] ?? '');
+    const budgets = all.filter((o) => o.kind === 'PodDisruptionBudget' && services.some((s) => o.metadata.name.endsWith(`-${s}`)));
+    if (budgets.length !== (replicated ? 4 : 0)) problems.push(`${values} values: ${budgets.length} service PodDisruptionBudgets`);
+    for (const deployment of deploymentsOf(all)) {
+      const spec = (deployment.spec as { template: { spec: PodSpec } }).template.spec;
+      const keys = (spec.topologySpreadConstraints ?? []).map((c) => c.topologyKey);
+      if (replicated !== keys.includes('kubernetes.io/hostname')) problems.push(`${values} values: ${deployment.metadata.name} spread over nodes: ${keys.join(',') || 'none'}`);
+      const main = spec.containers[0];
+      if (!(Number(main?.lifecycle?.preStop?.sleep?.seconds) > 0)) problems.push(`${deployment.metadata.name}: no preStop delay`);
+      const security = main?.securityContext ?? {};
+      if (!(security['runAsNonRoot'] === true && security['readOnlyRootFilesystem'] === true && security['allowPrivilegeEscalation'] === false))
+        problems.push(`${deployment.metadata.name}: the service container lost its hardened securityContext`);
+    }
+  }
+  const withAddress = objects(template('-f', testValues, '--set', 'tests.ingressAddress=10.0.0.7', '--set', `image.digest=sha256:${'a'.repeat(64)}`));
+  const newman = withAddress.find((o) => o.kind === 'Pod' && o.metadata.annotations?.['helm.sh/hook'] === 'test') as (K8sObject & { spec: PodSpec }) | undefined;
+  if (!newman) problems.push('no helm test pod');
+  else {
+    if (newman.spec.securityContext?.runAsNonRoot !== true) problems.push('the helm test pod may run as root');
+    if (JSON.stringify(newman.spec.hostAliases) !== JSON.stringify([{ ip: '10.0.0.7', hostnames: ['arch.homework'] }])) problems.push(`helm test pod hostAliases: ${JSON.stringify(newman.spec.hostAliases)}`);
+    if ((newman.spec.containers[0]?.command ?? []).join(' ').includes('/etc/hosts')) problems.push('the helm test pod still edits /etc/hosts');
+  }
+  for (const deployment of deploymentsOf(withAddress)) {
+    const image = (deployment.spec as { template: { spec: PodSpec } }).template.spec.containers[0]?.image ?? '';
+    if (!image.endsWith(`@sha256:${'a'.repeat(64)}`)) problems.push(`${deployment.metadata.name}: image.digest is not used (${image})`);
+  }
+  const tls = objects(template('-f', testValues, '--set', 'ingress.tls.enabled=true', '--set', 'ingress.tls.clusterIssuer=letsencrypt')).find((o) => o.kind === 'Ingress');
+  const tlsSpec = (tls?.spec as { tls?: Array<{ hosts: string[]; secretName: string }> } | undefined)?.tls;
+  if (tlsSpec?.[0]?.hosts[0] !== 'arch.homework' || !tlsSpec[0].secretName) problems.push(`ingress TLS: ${JSON.stringify(tlsSpec)}`);
+  if (tls?.metadata.annotations?.['cert-manager.io/cluster-issuer'] !== 'letsencrypt') problems.push('ingress TLS: no cert-manager annotation');
+  assert(problems.length === 0, problems.join('; '));
+  return 'HA: 4 PDBs, spread; preStop; test pod non-root with hostAliases; digest; TLS';
+});
+
 const collection = JSON.parse(readFileSync(join(repoRoot, 'postman', 'eventflow.postman_collection.json'), 'utf8')) as {
   variable: Array<{ key: string; value: string }>;
 };

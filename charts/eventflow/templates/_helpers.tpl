@@ -8,7 +8,8 @@ app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 helm.sh/chart: {{ .Chart.Name }}-{{ .Chart.Version }}
 {{- end -}}
 
-{{- define "eventflow.image" -}}{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}{{- end -}}
+{{- /* The app image; with image.digest it is pinned by digest (repository:tag@sha256:...): what runs cannot change under the tag. */ -}}
+{{- define "eventflow.image" -}}{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}{{ with .Values.image.digest }}@{{ . }}{{ end }}{{- end -}}
 
 {{- define "eventflow.kafkaBrokers" -}}
 {{- $name := include "eventflow.fullname" . -}}
