@@ -2,6 +2,7 @@ import type { HttpServer } from '@eventflow/http';
 import { answerWaitersOnClose, createHttpServer } from '@eventflow/http';
 import type { AppDeps } from '@eventflow/service';
 import type { Mailbox } from './application/mailbox.js';
+import { notificationProblems } from './http/problems.js';
 import { notificationRoutes } from './http/routes.js';
 
 export type NotificationAppDeps = AppDeps & { mailbox: Mailbox };
@@ -17,6 +18,7 @@ export async function buildApp(deps: NotificationAppDeps): Promise<HttpServer> {
     bodyLimit: deps.bodyLimit,
     prefix: '/notifications',
     readiness: deps.readiness,
+    domainErrors: notificationProblems,
   });
   notificationRoutes(app, deps.mailbox, deps.verifyToken, deps.wait);
   answerWaitersOnClose(app, deps.wait);

@@ -2,6 +2,7 @@ import type { HttpServer } from '@eventflow/http';
 import { answerWaitersOnClose, createHttpServer } from '@eventflow/http';
 import type { AppDeps } from '@eventflow/service';
 import type { Orders } from './application/orders.js';
+import { orderProblems } from './http/problems.js';
 import { orderRoutes } from './http/routes.js';
 
 export type OrderAppDeps = AppDeps & { orders: Orders };
@@ -17,6 +18,7 @@ export async function buildApp(deps: OrderAppDeps): Promise<HttpServer> {
     bodyLimit: deps.bodyLimit,
     prefix: '/orders',
     readiness: deps.readiness,
+    domainErrors: orderProblems,
   });
   orderRoutes(app, deps.orders, deps.verifyToken, deps.wait);
   answerWaitersOnClose(app, deps.wait);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatAmount, orderOutcomeProblems, orderPaidEmail, orderPaymentFailedEmail, shouldWaitForRecipient, userCreatedProblems } from './emails.js';
+import { ForbiddenRecipientError, directRecipient, formatAmount, orderOutcomeProblems, orderPaidEmail, orderPaymentFailedEmail, shouldWaitForRecipient, userCreatedProblems } from './emails.js';
 
 describe('e-mail wording', () => {
   it('formats minor units as a decimal amount without floating point', () => {
@@ -50,5 +50,16 @@ describe('event validation', () => {
       'reason must not be empty',
     ]);
     expect(userCreatedProblems({ userId: 'nope', email: 'a@example.com' })).toEqual(['userId is not a UUID: "nope"']);
+  });
+});
+
+describe('direct messages', () => {
+  it("go to the caller's own address by default, in any case", () => {
+    expect(directRecipient('Ann@Example.com', undefined)).toBe('Ann@Example.com');
+    expect(directRecipient('Ann@Example.com', 'ANN@example.COM')).toBe('ann@example.com');
+  });
+
+  it('refuse any other recipient', () => {
+    expect(() => directRecipient('ann@example.com', 'bob@example.com')).toThrow(ForbiddenRecipientError);
   });
 });

@@ -6,6 +6,21 @@ export interface Email {
   body: string;
 }
 
+/** A direct message addressed to someone other than the caller. */
+export class ForbiddenRecipientError extends Error {
+  constructor() {
+    super('You can only send messages to your own address.');
+    this.name = 'ForbiddenRecipientError';
+  }
+}
+
+/** Where a direct message goes: the caller's own address (the default); any other is refused. */
+export function directRecipient(callerEmail: string, requested: string | undefined): string {
+  const to = requested?.toLowerCase() ?? callerEmail;
+  if (to.toLowerCase() !== callerEmail.toLowerCase()) throw new ForbiddenRecipientError();
+  return to;
+}
+
 /** 123456 minor units → "1234.56". */
 export function formatAmount(minorUnits: number): string {
   const sign = minorUnits < 0 ? '-' : '';

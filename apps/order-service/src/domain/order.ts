@@ -3,6 +3,14 @@ import { check, maxAmount, problemsOf } from '@eventflow/platform';
 
 export type OrderStatus = 'PENDING_PAYMENT' | 'PAID' | 'PAYMENT_FAILED';
 
+/** The caller has no order with this id (unknown, or another user's: indistinguishable on purpose). */
+export class OrderNotFoundError extends Error {
+  constructor(readonly orderId: string) {
+    super(`No order ${orderId}.`);
+    this.name = 'OrderNotFoundError';
+  }
+}
+
 export type PaymentOutcome = { kind: 'succeeded' } | { kind: 'failed'; reason: string };
 
 /**
