@@ -5,6 +5,7 @@
  * collection, and that bad values are refused. Prints one line per check and a summary.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -291,6 +292,26 @@ check("the chart's copy of the Postman collection is the one in postman/", () =>
   assert(original === copy, 'charts/eventflow/files/eventflow.postman_collection.json differs: cp postman/eventflow.postman_collection.json charts/eventflow/files/');
 });
 
+check('no key flags: lint passes, the release generates an Ed25519 pair, only user-service gets its private half', () => {
+  execFileSync(helm, ['lint', '--strict', chart], { encoding: 'utf8' });
+  const all = objects(template());
+  const secret = all.find((o) => o.kind === 'Secret' && o.metadata.name.endsWith('-auth')) as (K8sObject & { stringData: Record<string, string> }) | undefined;
+  assert(secret, 'no -auth Secret rendered');
+  assert(secret.metadata.annotations?.['helm.sh/resource-policy'] === 'keep', 'the generated keys must survive an uninstall (resource-policy keep)');
+  const privateKey = createPrivateKey(secret.stringData['jwt-private-key'] ?? '');
+  assert(privateKey.asymmetricKeyType === 'ed25519', `generated a ${privateKey.asymmetricKeyType} key`);
+  const certificate = new X509Certificate(secret.stringData['jwt-public-keys'] ?? '');
+  assert(certificate.publicKey.equals(createPublicKey(privateKey)), 'the generated public key set does not hold the private key\'s public half');
+  const refs = (c: Container) => (c.env ?? []).map((e) => (e as { valueFrom?: { secretKeyRef?: { key: string } } }).valueFrom?.secretKeyRef?.key);
+  for (const deployment of all.filter((o) => o.kind === 'Deployment' && /-(user|billing|order|notification)-service$/.test(o.metadata.name))) {
+    const keys = podSpec(deployment).containers.flatMap(refs);
+    assert(keys.includes('jwt-public-keys'), `${deployment.metadata.name} lacks the public key set`);
+    const isUser = deployment.metadata.name.endsWith('-user-service');
+    assert(keys.includes('jwt-private-key') === isUser, `${deployment.metadata.name} ${isUser ? 'lacks' : 'must not get'} the private key`);
+  }
+  return 'Ed25519 pair, certificate in the key set';
+});
+
 const refused = (args: string[], expected: RegExp) => {
   const result = spawnSync(helm, ['template', 'eventflow', chart, ...args], { encoding: 'utf8' });
   assert(result.status !== 0, `helm template ${args.join(' ')} should have failed`);
@@ -299,7 +320,7 @@ const refused = (args: string[], expected: RegExp) => {
 check('bad values are refused with a clear message', () => {
   refused(['-f', testValues, '--set', 'services.user.replicas=-1'], /replicas.*minimum|must be >= 1/i);
   refused(['-f', testValues, '--set', 'kafka.image=apache/kafka:3.9.0'], /kafka.*image/i);
-  refused([], /auth/i);
+  refused(['--set-string', 'auth.publicKey=-----BEGIN PUBLIC KEY-----x'], /auth\.publicKey was given without auth\.privateKey/);
   refused(['-f', testValues, '--set', 'kafka.replicationFactor=3'], /replicationFactor \(3\) cannot be larger than kafka.replicas \(1\)/);
   refused(['-f', testValues, '--set', 'postgresql.enabled=false'], /postgresql\/host|postgresql\.host/);
 });

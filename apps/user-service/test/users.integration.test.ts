@@ -25,8 +25,8 @@ const context = { correlationId: 'test' };
 const email = () => `User-${randomUUID()}@Example.com`;
 
 beforeAll(async () => {
-  users = new Users(db, 'user-service', await createTokenIssuer({ privateKeyPem: keys.privateKey, ttlSeconds: 60, ...issuerOptions }));
-  verify = await createTokenVerifier({ publicKeyPem: keys.publicKey, ...issuerOptions });
+  users = new Users(db, 'user-service', await createTokenIssuer({ privateKeyPem: keys.privateKey, publicKeys: keys.publicKey, ttlSeconds: 60, ...issuerOptions }));
+  verify = await createTokenVerifier({ publicKeys: keys.publicKey, ...issuerOptions });
   app = await buildApp({ logger: createLogger('user-test', 'silent'), users, verifyToken: verify, readiness: [], bodyLimit: 16_384 });
 });
 afterAll(async () => {

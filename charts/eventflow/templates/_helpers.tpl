@@ -73,6 +73,8 @@ SCHEMA_REGISTRY_URL: {{ include "eventflow.registryUrl" $root | quote }}
 JWT_ISSUER: {{ $root.Values.auth.issuer | quote }}
 JWT_AUDIENCE: {{ $root.Values.auth.audience | quote }}
 HTTP_BODY_LIMIT_BYTES: {{ $root.Values.http.bodyLimitBytes | quote }}
+TRUSTED_PROXIES: {{ $root.Values.http.trustedProxies | quote }}
+RATE_LIMIT_USER_PER_MINUTE: {{ $root.Values.rateLimits.userPerMinute | quote }}
 SHUTDOWN_TIMEOUT_MS: {{ $root.Values.shutdownTimeoutMs | quote }}
 {{- if ne $component "notification" }}{{/* notification publishes no events: no outbox */}}
 OUTBOX_POLL_INTERVAL_MS: {{ $root.Values.outbox.pollIntervalMs | quote }}
@@ -80,6 +82,11 @@ OUTBOX_BATCH_SIZE: {{ $root.Values.outbox.batchSize | quote }}
 {{- end }}
 {{- if eq $component "user" }}
 ACCESS_TOKEN_TTL_SECONDS: {{ $svc.accessTokenTtlSeconds | quote }}
+LOGIN_ATTEMPTS_PER_IP: {{ $root.Values.rateLimits.loginAttemptsPerIp | quote }}
+LOGIN_FAILURES_PER_EMAIL: {{ $root.Values.rateLimits.loginFailuresPerEmail | quote }}
+REGISTRATIONS_PER_IP: {{ $root.Values.rateLimits.registrationsPerIp | quote }}
+ARGON2_MAX_CONCURRENT: {{ $root.Values.passwordHashing.maxConcurrent | quote }}
+ARGON2_MAX_QUEUE: {{ $root.Values.passwordHashing.maxQueue | quote }}
 {{- end }}
 {{- if eq $component "billing" }}
 ACCOUNT_WAIT_MS: {{ $svc.accountWaitMs | quote }}

@@ -1,10 +1,11 @@
-import { importSPKI, jwtVerify, type CryptoKey, type KeyObject } from 'jose';
+import { errors, jwtVerify, type JWTHeaderParameters } from 'jose';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { HttpServer } from './http-server.js';
+import { accessTokenType, parsePublicKeySet, tokenAlgorithm } from './keys.js';
 import { HttpProblem } from './problem.js';
+import { perUserLimiters } from './rate-limit.js';
 
-/** Access tokens are signed by user-service with Ed25519; the others only hold the public key. */
-export const tokenAlgorithm = 'EdDSA';
+export { accessTokenType, keyIdOf, parsePublicKeySet, tokenAlgorithm } from './keys.js';
 
 export interface AuthenticatedUser {
   id: string;
@@ -18,20 +19,38 @@ declare module 'fastify' {
 }
 
 export interface TokenVerifierOptions {
-  publicKeyPem: string;
+  /** The key set (JWT_PUBLIC_KEYS): PEM public keys or certificates, the current one and any still accepted. */
+  publicKeys: string;
   issuer: string;
   audience: string;
 }
 
 export type TokenVerifier = (token: string) => Promise<AuthenticatedUser>;
 
+/** The claims every access token must carry; jose checks exp/nbf/iss/aud values, this makes them mandatory. */
+const requiredClaims = ['exp', 'iat', 'sub', 'iss', 'aud'];
+
+/**
+ * Verifies access tokens: EdDSA only (so `alg: none` and an HS256 token "signed" with the public
+ * key as a secret are refused before any key is used), `typ: at+jwt`, a `kid` naming a key of the
+ * set, and the required claims. Rotation: the set holds the new and the previous public key while
+ * tokens of the previous one may still be alive; removing it later ends them.
+ */
 export async function createTokenVerifier(options: TokenVerifierOptions): Promise<TokenVerifier> {
-  const key: CryptoKey | KeyObject = await importSPKI(options.publicKeyPem, tokenAlgorithm);
+  const keys = await parsePublicKeySet(options.publicKeys);
+  const keyFor = (header: JWTHeaderParameters) => {
+    if (!header.kid) throw new errors.JWSInvalid('the token header has no kid');
+    const key = keys.get(header.kid);
+    if (!key) throw new errors.JWKSNoMatchingKey(`no key with kid ${header.kid} in the key set`);
+    return key;
+  };
   return async (token) => {
-    const { payload } = await jwtVerify(token, key, {
+    const { payload } = await jwtVerify(token, keyFor, {
       issuer: options.issuer,
       audience: options.audience,
       algorithms: [tokenAlgorithm],
+      typ: accessTokenType,
+      requiredClaims,
     });
     if (typeof payload.sub !== 'string' || typeof payload['email'] !== 'string') {
       throw new Error('token lacks subject or email');
@@ -48,7 +67,9 @@ export function requireUser(verify: TokenVerifier) {
     if (!match?.[1]) throw HttpProblem.unauthorized('A bearer access token is required (Authorization: Bearer <token>).');
     try {
       request.user = await verify(match[1]);
-    } catch {
+    } catch (error) {
+      // Why it was refused helps whoever debugs a client; the token itself is never logged.
+      request.log.debug({ reason: (error as Error).message }, 'access token refused');
       throw HttpProblem.unauthorized('The access token is invalid or expired.');
     }
   };
@@ -70,6 +91,9 @@ export function authenticatedRoutes(app: HttpServer, verify: TokenVerifier, rout
   // The scope is the same kind of instance as `app` (logger, type provider); register() types it loosely.
   void app.register(async (scope) => {
     scope.addHook('onRequest', requireUser(verify));
+    // After authentication, so the per-user limit counts the verified user, never a claimed one.
+    const perUser = perUserLimiters.get(app);
+    if (perUser) scope.addHook('onRequest', perUser.consume);
     routes(scope as unknown as HttpServer);
   });
 }

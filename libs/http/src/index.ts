@@ -4,3 +4,5 @@ export * from './server.js';
 export * from './schemas.js';
 export * from './metrics.js';
 export * from './prefer.js';
+export * from './audit.js';
+export * from './rate-limit.js';

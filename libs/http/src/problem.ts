@@ -55,6 +55,13 @@ export class HttpProblem extends Error {
     return problem;
   }
 
+  /** 429 with Retry-After: a rate limit refused the request. */
+  static tooManyRequests(detail: string, retryAfterSeconds: number): HttpProblem {
+    const problem = new HttpProblem(429, 'rate-limited', 'Too many requests', detail, { retryAfterSeconds });
+    problem.retryAfterSeconds = retryAfterSeconds;
+    return problem;
+  }
+
   /** Sent as the Retry-After header when set. */
   retryAfterSeconds: number | undefined;
 }

@@ -10,6 +10,7 @@ import { SpanKind, SpanStatusCode, errorMessage, otelContext, startSpan } from '
 import type { HttpServer } from './http-server.js';
 import { exposeMetrics } from './metrics.js';
 import { HttpProblem, problemContentType, problemSchema } from './problem.js';
+import { perUserLimiters, rateLimiter, registerRateLimiting } from './rate-limit.js';
 
 export type { HttpServer } from './http-server.js';
 
@@ -38,6 +39,20 @@ export interface HttpServerOptions {
    * Routes let domain errors propagate; the error handler answers with the mapped problem.
    */
   domainErrors?: (error: unknown) => HttpProblem | undefined;
+  /** Who the client is behind proxies, and the rate limits every service shares (default: no proxy trusted, no per-user limit). */
+  edge?: EdgeSettings;
+}
+
+export interface EdgeSettings {
+  /**
+   * Addresses/CIDRs of the proxies in front (TRUSTED_PROXIES): only their X-Forwarded-For names
+   * the client (request.ip); anyone else's is ignored, so a client cannot pick its own address.
+   */
+  trustedProxies: string[];
+  /** Client addresses no rate limit applies to (RATE_LIMIT_EXEMPT_ADDRESSES). */
+  rateLimitExemptAddresses: string[];
+  /** Requests per minute per user on authenticated routes, counted per instance (RATE_LIMIT_USER_PER_MINUTE; 0: none). */
+  userRequestsPerMinute: number;
 }
 
 const ajvFor = (coerceTypes: boolean | 'array') => {
@@ -57,6 +72,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     return503OnClosing: true,
+    trustProxy: options.edge?.trustedProxies.length ? options.edge.trustedProxies : false,
     // One access-log line per request (below) instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as HttpServer;
@@ -117,6 +133,13 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     },
   });
   await app.register(swaggerUi, { routePrefix: `${options.prefix}/docs` });
+
+  await registerRateLimiting(app, { exemptAddresses: options.edge?.rateLimitExemptAddresses ?? [] });
+  const perUser = options.edge?.userRequestsPerMinute ?? 0;
+  if (perUser > 0) {
+    // Generous, against a runaway client; in memory, so with N replicas a user gets up to N times it.
+    perUserLimiters.set(app, rateLimiter(app, { name: 'user', max: perUser, windowMs: 60_000, key: (request) => request.user?.id }));
+  }
 
   exposeMetrics(app, options.service);
   const hidden = { schema: { hide: true } };

@@ -126,7 +126,7 @@ describe('HTTP conventions', () => {
   });
 
   it('rejects tokens for another audience or signed by another key', async () => {
-    const verify = await createTokenVerifier({ publicKeyPem: tokens.publicKeyPem, issuer: tokens.issuer, audience: 'someone-else' });
+    const verify = await createTokenVerifier({ publicKeys: tokens.publicKeys, issuer: tokens.issuer, audience: 'someone-else' });
     await expect(verify(await tokens.tokenFor({ id: 'u', email: 'u@example.com' }))).rejects.toThrow();
     const otherKeys = createTestTokens();
     const ours = await createTokenVerifier(tokens);

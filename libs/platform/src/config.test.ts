@@ -7,7 +7,7 @@ const valid = {
   DATABASE_URL: 'postgres://u:p@localhost:5432/db',
   KAFKA_BROKERS: 'a:9092,b:9092',
   SCHEMA_REGISTRY_URL: 'http://registry:8080/apis/ccompat/v7',
-  JWT_PUBLIC_KEY: '-----BEGIN PUBLIC KEY-----',
+  JWT_PUBLIC_KEYS: '-----BEGIN PUBLIC KEY-----',
 };
 
 describe('loadConfig', () => {
@@ -26,7 +26,7 @@ describe('loadConfig', () => {
     expect(error).toBeInstanceOf(ConfigError);
     const message = (error as Error).message;
     expect(message).toContain('billing-service');
-    for (const name of ['DATABASE_URL', 'KAFKA_BROKERS', 'SCHEMA_REGISTRY_URL', 'JWT_PUBLIC_KEY']) expect(message).toContain(name);
+    for (const name of ['DATABASE_URL', 'KAFKA_BROKERS', 'SCHEMA_REGISTRY_URL', 'JWT_PUBLIC_KEYS']) expect(message).toContain(name);
   });
 
   it('rejects malformed values', () => {

@@ -13,7 +13,6 @@ const env = {
   DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none',
   KAFKA_BROKERS: '127.0.0.1:1',
   SCHEMA_REGISTRY_URL: 'http://127.0.0.1:1',
-  JWT_PUBLIC_KEY: publicKey,
   JWT_PUBLIC_KEYS: publicKey,
   LOG_LEVEL: 'silent',
   HTTP_BODY_LIMIT_BYTES: '2048',

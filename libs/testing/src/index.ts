@@ -98,7 +98,7 @@ export function stackSettings() {
   };
 }
 
-export { createTestTokens, type TestTokens } from './tokens.js';
+export { createTestTokens, ed25519KeyId, type TestTokens } from './tokens.js';
 export { ownedTablesDriftOf, pgAdminUrl, schemaDriftOf, scratchDatabase } from './database.js';
 export type { OwnedTableDefinition } from './drift.js';
 

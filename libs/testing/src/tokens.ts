@@ -1,8 +1,13 @@
-import { generateKeyPairSync } from 'node:crypto';
-import { SignJWT, importPKCS8 } from 'jose';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { SignJWT } from 'jose';
 
 export interface TestTokens {
-  publicKeyPem: string;
+  /** The key set a verifier is given (JWT_PUBLIC_KEYS): here the one public key. */
+  publicKeys: string;
+  /** The pair, for tests that sign malformed tokens themselves. */
+  privateKeyPem: string;
+  /** The key's id as user-service puts it in the `kid` header (RFC 7638 thumbprint). */
+  keyId: string;
   issuer: string;
   audience: string;
   /** A valid access token for the user. */
@@ -17,18 +22,28 @@ export function createTestTokens(): TestTokens {
   });
   const issuer = 'eventflow-user-service';
   const audience = 'eventflow';
+  const signingKey = createPrivateKey(privateKey);
+  const keyId = ed25519KeyId(publicKey);
   return {
-    publicKeyPem: publicKey,
+    publicKeys: publicKey,
+    privateKeyPem: privateKey,
+    keyId,
     issuer,
     audience,
     tokenFor: async (user, options = {}) =>
       new SignJWT({ email: user.email })
-        .setProtectedHeader({ alg: 'EdDSA' })
+        .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid: keyId })
         .setSubject(user.id)
         .setIssuer(issuer)
         .setAudience(audience)
         .setIssuedAt()
         .setExpirationTime(options.expiresIn ?? '5m')
-        .sign(await importPKCS8(privateKey, 'EdDSA')),
+        .sign(signingKey),
   };
+}
+
+/** RFC 7638 thumbprint of an Ed25519 public key (what @eventflow/http's keyIdOf computes), synchronously. */
+export function ed25519KeyId(publicKeyPem: string): string {
+  const { x } = createPublicKey(publicKeyPem).export({ format: 'jwk' });
+  return createHash('sha256').update(JSON.stringify({ crv: 'Ed25519', kty: 'OKP', x })).digest('base64url');
 }

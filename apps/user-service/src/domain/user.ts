@@ -11,7 +11,8 @@ export class EmailTakenError extends Error {
 }
 
 export class InvalidCredentialsError extends Error {
-  constructor() {
+  /** userId: the account the e-mail named, when it exists (for the audit log; never in the answer). */
+  constructor(readonly userId?: string) {
     super('E-mail or password is wrong.');
     this.name = 'InvalidCredentialsError';
   }

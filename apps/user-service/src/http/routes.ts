@@ -1,7 +1,8 @@
 import { Type } from 'typebox';
 import type { HttpServer, TokenVerifier } from '@eventflow/http';
-import { HttpProblem, authenticatedRoutes, callerOf, problemResponses, userRefSchema } from '@eventflow/http';
-import type { Users } from '../application/users.js';
+import { HttpProblem, auditEvent, authenticatedRoutes, callerOf, problemResponses, userRefSchema } from '@eventflow/http';
+import { InvalidCredentialsError, PasswordHashingBusyError, type Users } from '../application/users.js';
+import type { UserRateLimits } from './limits.js';
 
 const User = Type.Object(
   {
@@ -18,7 +19,7 @@ const Credentials = {
   password: Type.String({ minLength: 8, maxLength: 128, description: '8 to 128 characters.' }),
 };
 
-export function userRoutes(app: HttpServer, users: Users, verify: TokenVerifier): void {
+export function userRoutes(app: HttpServer, users: Users, verify: TokenVerifier, limits?: UserRateLimits): void {
   const security = [{ bearerAuth: [] }];
   app.addSchema(User);
 
@@ -29,8 +30,9 @@ export function userRoutes(app: HttpServer, users: Users, verify: TokenVerifier)
         tags: ['users'],
         summary: 'Register a user; billing opens an account for them from the UserCreated event',
         body: Type.Object({ ...Credentials, name: Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' }) }, { additionalProperties: false }),
-        response: { 201: Type.Ref('User'), ...problemResponses(400, 409, 413, 415) },
+        response: { 201: Type.Ref('User'), ...problemResponses(400, 409, 413, 415, 429, 503) },
       },
+      ...(limits && { onRequest: limits.registrationByAddress.consume }),
     },
     async (request, reply) => {
       const user = await users.register(request.body, { correlationId: request.id });
@@ -53,12 +55,24 @@ export function userRoutes(app: HttpServer, users: Users, verify: TokenVerifier)
             expiresIn: Type.Integer({ description: 'Seconds until the token expires.' }),
             userId: Type.String({ format: 'uuid' }),
           }),
-          ...problemResponses(400, 401, 413, 415),
+          ...problemResponses(400, 401, 413, 415, 429, 503),
         },
       },
+      // Per address before anything is parsed; per e-mail once the body is validated.
+      ...(limits && { onRequest: limits.loginByAddress.consume, preHandler: limits.loginFailuresByEmail.check }),
     },
     async (request) => {
-      return users.login(request.body.email, request.body.password);
+      try {
+        return await users.login(request.body.email, request.body.password);
+      } catch (error) {
+        if (error instanceof InvalidCredentialsError) {
+          auditEvent(request, 'login_failed', error.userId ? { userId: error.userId, reason: 'wrong-password' } : { reason: 'unknown-email' });
+          await limits?.loginFailuresByEmail.record(request);
+        } else if (error instanceof PasswordHashingBusyError) {
+          auditEvent(request, 'password_hashing_busy');
+        }
+        throw error;
+      }
     },
   );
 
