@@ -89,10 +89,15 @@ export function serviceEnv(spec: ServiceSpec, stack: Record<string, string>, key
     ...kafkaCredentialsOf(spec.name, stack),
     // The registry's read-only instance: a service looks schemas up, only provisioning registers them.
     SCHEMA_REGISTRY_URL: stack['SCHEMA_REGISTRY_URL'] ?? 'http://127.0.0.1:8082/apis/ccompat/v7',
-    JWT_PUBLIC_KEY: keys.publicKey,
+    JWT_PUBLIC_KEYS: keys.publicKey,
     JWT_ISSUER: 'eventflow-user-service',
     JWT_AUDIENCE: 'eventflow',
     HTTP_BODY_LIMIT_BYTES: '16384',
+    // The local gateway is the proxy in front of the services; tools on this machine that call
+    // without X-Forwarded-For (tests, bench, newman) are not rate limited, clients named by it are.
+    TRUSTED_PROXIES: '127.0.0.1,::1',
+    RATE_LIMIT_EXEMPT_ADDRESSES: '127.0.0.1,::1',
+    RATE_LIMIT_USER_PER_MINUTE: '600',
     SHUTDOWN_TIMEOUT_MS: '15000',
     ...spec.extraEnv,
   };
@@ -103,6 +108,11 @@ export function serviceEnv(spec: ServiceSpec, stack: Record<string, string>, key
   if (spec.name === 'user-service') {
     env['JWT_PRIVATE_KEY'] = keys.privateKey;
     env['ACCESS_TOKEN_TTL_SECONDS'] = '3600';
+    env['LOGIN_ATTEMPTS_PER_IP'] = '10';
+    env['LOGIN_FAILURES_PER_EMAIL'] = '30';
+    env['REGISTRATIONS_PER_IP'] = '10';
+    env['ARGON2_MAX_CONCURRENT'] = '2';
+    env['ARGON2_MAX_QUEUE'] = '8';
   }
   if (spec.name === 'billing-service') env['ACCOUNT_WAIT_MS'] = '30000';
   if (spec.name === 'notification-service') env['RECIPIENT_WAIT_MS'] = '30000';
