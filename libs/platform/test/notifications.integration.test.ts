@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NotificationListener } from '../src/db/index.js';
+import { NotificationListener, notifyWaiters, type RawExecutor } from '../src/db/index.js';
 
 // The local stack's PostgreSQL; LISTEN/NOTIFY needs no table, a channel of its own is enough.
 const adminUrl = process.env['PG_ADMIN_URL'] ?? 'postgres://eventflow:eventflow@127.0.0.1:5432/postgres';
@@ -23,6 +23,11 @@ beforeAll(async () => {
 afterAll(async () => {
   await listener.close();
   await writer.end();
+});
+
+/** A pg client as the RawExecutor of notifyWaiters (a Prisma transaction client in the services). */
+const executorOf = (client: pg.Client): RawExecutor => ({
+  $executeRawUnsafe: async (query, ...values) => (await client.query(query, values)).rowCount ?? 0,
 });
 
 describe('NotificationListener on PostgreSQL', () => {
@@ -47,7 +52,7 @@ describe('NotificationListener on PostgreSQL', () => {
       return state;
     };
     const waiting = listener.waitUntil(key, read, (s) => s !== 'PENDING', 10_000);
-    await expect.poll(() => listener.waiting).toBe(1);
+    await expect.poll(() => reads).toBe(1);
     state = 'PAID';
     await notifyIn(key);
     expect(await waiting).toEqual({ value: 'PAID', outcome: 'final' });
@@ -90,5 +95,84 @@ describe('NotificationListener on PostgreSQL', () => {
       await notifyIn(again);
       return Promise.race([next, new Promise((resolve) => setImmediate(() => resolve('pending')))]);
     }, { timeout: 10_000 }).toBe('notified');
+  });
+
+  it('notifyWaiters notifies only while some process waits on the channel, and then wakes the waiter', async () => {
+    const own = `test_${randomUUID().replace(/-/g, '')}`;
+    const watching = new NotificationListener({ connectionString: adminUrl, channel: own, releaseDelayMs: 50 });
+    await watching.start();
+    const settler = new pg.Client({ connectionString: adminUrl });
+    await settler.connect();
+    const settleIn = async (key: string) => {
+      await settler.query('BEGIN');
+      const notified = await notifyWaiters(executorOf(settler), own, key);
+      await settler.query('COMMIT');
+      return notified;
+    };
+    try {
+      expect(await settleIn(randomUUID())).toBe(false); // nobody waits: no NOTIFY, no serialised commit
+      const key = randomUUID();
+      let state = 'PENDING';
+      const waiting = watching.waitUntil(key, async () => state, (s) => s !== 'PENDING', 10_000);
+      await expect.poll(() => watching.watched && watching.waiting === 1).toBe(true);
+      state = 'PAID';
+      const started = Date.now();
+      expect(await settleIn(key)).toBe(true);
+      expect(await waiting).toEqual({ value: 'PAID', outcome: 'final' });
+      expect(Date.now() - started).toBeLessThan(5_000);
+      // The last waiter left: after the grace period settling transactions stop notifying.
+      await expect.poll(() => settleIn(randomUUID()), { timeout: 5_000 }).toBe(false);
+    } finally {
+      await watching.close();
+      await settler.end();
+    }
+  });
+
+  it('a waiter that arrives while a non-notifying settlement is in flight still sees it', async () => {
+    const own = `test_${randomUUID().replace(/-/g, '')}`;
+    const watching = new NotificationListener({ connectionString: adminUrl, channel: own });
+    await watching.start();
+    const settler = new pg.Client({ connectionString: adminUrl });
+    await settler.connect();
+    try {
+      const key = randomUUID();
+      let committed = false;
+      // The settling transaction checked (nobody waited, so it will not notify) and has not committed yet.
+      await settler.query('BEGIN');
+      expect(await notifyWaiters(executorOf(settler), own, key)).toBe(false);
+      let reads = 0;
+      const waiting = watching.waitUntil(key, async () => ((reads += 1), committed ? 'PAID' : 'PENDING'), (s) => s !== 'PENDING', 20_000);
+      // The waiter does not read before that transaction is over: its slot lock waits for it.
+      await expect
+        .poll(async () => (await settler.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`, [`listen:${own}`])).rows[0].n)
+        .toBe(1);
+      expect(reads).toBe(0);
+      committed = true;
+      await settler.query('COMMIT');
+      expect(await waiting).toEqual({ value: 'PAID', outcome: 'final' });
+      expect(reads).toBe(1);
+    } finally {
+      await watching.close();
+      await settler.end();
+    }
+  });
+
+  it('processes beyond the slots poll instead of missing settlements', async () => {
+    const own = `test_${randomUUID().replace(/-/g, '')}`;
+    const holders = Array.from({ length: 16 }, () => new NotificationListener({ connectionString: adminUrl, channel: own }));
+    await Promise.all(holders.map((h) => h.start()));
+    const extra = new NotificationListener({ connectionString: adminUrl, channel: own, fallbackPollMs: 50 });
+    await extra.start();
+    try {
+      let state = 'PENDING';
+      let reads = 0;
+      const waiting = extra.waitUntil(randomUUID(), async () => ((reads += 1), state), (s) => s !== 'PENDING', 10_000);
+      await expect.poll(() => reads).toBeGreaterThan(2); // re-reads on its own
+      expect(extra.watched).toBe(false);
+      state = 'PAID';
+      expect(await waiting).toEqual({ value: 'PAID', outcome: 'final' });
+    } finally {
+      await Promise.all([...holders, extra].map((h) => h.close()));
+    }
   });
 });
