@@ -75,7 +75,6 @@ export class OutboxRelay {
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private failures = 0;
-  published = 0;
 
   constructor(
     private readonly db: TransactionalDb<SqlExecutor>,
@@ -146,7 +145,6 @@ export class OutboxRelay {
           'UPDATE outbox_events SET published_at = now() WHERE id = ANY($1::bigint[])',
           rows.map((r) => r.id.toString()),
         );
-        this.published += rows.length;
         for (const row of rows) eventsPublished.inc({ event_type: row.event_type });
         return rows.length;
       },

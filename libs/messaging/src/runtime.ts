@@ -1,7 +1,9 @@
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import { EventCodec, isKafkaAuthenticationError, namespaced, type EventType } from '@eventflow/events';
 import type { Logger } from '@eventflow/platform';
-import { EventConsumer, type EventHandlers, type GroupTiming, type RetryPolicy } from './consumer.js';
+import { EventConsumer, type GroupTiming } from './consumer.js';
+import type { EventHandlers } from './consuming/handlers.js';
+import type { RetryPolicy } from './consuming/retry.js';
 import { createKafka } from './kafka.js';
 import { pruneMessagingTables } from './maintenance.js';
 import { consumerLag, outboxBacklog, outboxOldestAge } from './metrics.js';
@@ -85,6 +87,7 @@ export class Messaging<TX extends SqlExecutor> {
         db: options.db,
         logger: options.logger.child({ component: 'consumer' }),
         onCommitted: () => this.relay?.nudge(),
+        producer: options.service,
         ...options.consumer,
       });
     }
