@@ -323,6 +323,9 @@ check('bad values are refused with a clear message', () => {
   refused(['--set-string', 'auth.publicKey=-----BEGIN PUBLIC KEY-----x'], /auth\.publicKey was given without auth\.privateKey/);
   refused(['-f', testValues, '--set', 'kafka.replicationFactor=3'], /replicationFactor \(3\) cannot be larger than kafka.replicas \(1\)/);
   refused(['-f', testValues, '--set', 'postgresql.enabled=false'], /postgresql\/host|postgresql\.host/);
+  refused(['-f', testValues, '--set', 'image.digest=latest'], /image\/digest|image\.digest/);
+  refused(['-f', testValues, '--set', 'networkPolicy.postgresqlCidr=db.example'], /postgresqlCidr/);
+  refused(['-f', testValues, '--set', 'postgresql.databases.user.migrationUsername=Robert); DROP'], /migrationUsername/);
 });
 
 for (const r of results) console.log(`${r.ok ? 'ok  ' : 'FAIL'}  ${r.name}${r.detail ? `: ${r.detail}` : ''}`);

@@ -6,7 +6,7 @@ import { debit, deposit, shouldWaitForAccount, type BalanceChange } from '../dom
 import * as accounts from '../persistence/accounts.js';
 import type { AccountView, TransactionView } from '../persistence/accounts.js';
 import * as payments from '../persistence/payments.js';
-import type { Db, Tx } from '../persistence/prisma.js';
+import type { Db, EventTx } from '../persistence/prisma.js';
 
 export type { AccountView, TransactionView } from '../persistence/accounts.js';
 
@@ -95,7 +95,7 @@ export class Ledger {
   }
 
   /** UserCreated: every user gets exactly one account, starting at zero. */
-  async openAccount(tx: Tx, event: UserCreated): Promise<void> {
+  async openAccount(tx: EventTx, event: UserCreated): Promise<void> {
     await accounts.openAccount(tx, event.userId);
   }
 
@@ -103,7 +103,7 @@ export class Ledger {
    * OrderPlaced: charge the price at most once per order (payments is keyed by order id) and
    * tell the outcome through the outbox, in the same transaction.
    */
-  async chargeOrder(tx: Tx, event: OrderPlaced, context: EventContext): Promise<'SUCCEEDED' | 'FAILED' | 'ALREADY_CHARGED'> {
+  async chargeOrder(tx: EventTx, event: OrderPlaced, context: EventContext): Promise<'SUCCEEDED' | 'FAILED' | 'ALREADY_CHARGED'> {
     const { orderId, userId, price } = event;
     if (await payments.paymentExists(tx, orderId)) return 'ALREADY_CHARGED';
 
@@ -126,7 +126,7 @@ export class Ledger {
     return 'SUCCEEDED';
   }
 
-  private async refuse(tx: Tx, event: OrderPlaced, reason: 'ACCOUNT_NOT_FOUND' | 'INSUFFICIENT_FUNDS', context: EventContext): Promise<'FAILED'> {
+  private async refuse(tx: EventTx, event: OrderPlaced, reason: 'ACCOUNT_NOT_FOUND' | 'INSUFFICIENT_FUNDS', context: EventContext): Promise<'FAILED'> {
     const { orderId, userId, price } = event;
     await payments.recordPayment(tx, { orderId, userId, amount: BigInt(price), status: 'FAILED', failureReason: reason });
     await appendToOutbox(tx, outboxRow('PaymentFailed', { orderId, userId, amount: price, reason }, context));

@@ -2,12 +2,12 @@ import type { EventHandlers } from '@eventflow/messaging';
 import { rejectInvalid } from '@eventflow/platform';
 import type { Ledger } from '../application/ledger.js';
 import { orderPlacedProblems, userCreatedProblems } from '../domain/account.js';
-import type { Tx } from '../persistence/prisma.js';
+import type { EventTx } from '../persistence/prisma.js';
 
 export const billingConsumerGroup = 'billing-service';
 
 /** What billing does with the events it consumes; each runs inside the inbox transaction. */
-export function billingHandlers(ledger: Ledger, producer: string): EventHandlers<Tx> {
+export function billingHandlers(ledger: Ledger, producer: string): EventHandlers<EventTx> {
   return {
     UserCreated: async (event, { tx, logger }) => {
       rejectInvalid('UserCreated', userCreatedProblems(event));

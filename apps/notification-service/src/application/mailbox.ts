@@ -3,7 +3,7 @@ import { PoisonMessageError, RetryableError } from '@eventflow/platform';
 import { orderPaidEmail, orderPaymentFailedEmail, shouldWaitForRecipient, type Email } from '../domain/emails.js';
 import * as mailbox from '../persistence/mailbox.js';
 import type { MessageView } from '../persistence/mailbox.js';
-import type { Db, Tx } from '../persistence/prisma.js';
+import type { Db, EventTx } from '../persistence/prisma.js';
 import * as recipients from '../persistence/recipients.js';
 
 export { orderMessageChannel, type MessageKind, type MessageView } from '../persistence/mailbox.js';
@@ -20,13 +20,13 @@ export class Mailbox {
    * UserCreated for the same user (a replay re-published with a new event id, which the inbox
    * cannot recognise) changes nothing, as in billing's openAccount.
    */
-  async rememberRecipient(tx: Tx, event: UserCreated): Promise<'recorded' | 'already-known'> {
+  async rememberRecipient(tx: EventTx, event: UserCreated): Promise<'recorded' | 'already-known'> {
     const recorded = await recipients.rememberRecipient(tx, { userId: event.userId, email: event.email, name: event.name });
     return recorded ? 'recorded' : 'already-known';
   }
 
   /** Exactly one e-mail per order: messages.order_id is unique and checked first. */
-  async sendOrderOutcome(tx: Tx, event: OrderPaid | OrderPaymentFailed): Promise<'sent' | 'already-sent'> {
+  async sendOrderOutcome(tx: EventTx, event: OrderPaid | OrderPaymentFailed): Promise<'sent' | 'already-sent'> {
     if (await mailbox.orderMessageExists(tx, event.orderId)) return 'already-sent';
     const recipient = await recipients.findRecipient(tx, event.userId);
     if (!recipient) {

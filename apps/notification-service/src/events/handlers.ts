@@ -2,11 +2,11 @@ import type { EventHandlers } from '@eventflow/messaging';
 import type { Mailbox } from '../application/mailbox.js';
 import { rejectInvalid } from '@eventflow/platform';
 import { orderOutcomeProblems, userCreatedProblems } from '../domain/emails.js';
-import type { Tx } from '../persistence/prisma.js';
+import type { EventTx } from '../persistence/prisma.js';
 
 export const notificationConsumerGroup = 'notification-service';
 
-export function notificationHandlers(mailbox: Mailbox): EventHandlers<Tx> {
+export function notificationHandlers(mailbox: Mailbox): EventHandlers<EventTx> {
   return {
     UserCreated: async (event, { tx, logger }) => {
       rejectInvalid('UserCreated', userCreatedProblems(event));

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { toMinorUnits } from '@eventflow/platform';
+import { waitersPresentSql } from '@eventflow/platform/db';
 import type { Email } from '../domain/emails.js';
-import type { Tx } from './prisma.js';
+import type { EventTx, Tx } from './prisma.js';
 
 /**
  * The mailbox's storage: stored messages, their row-to-view mapping, the one-e-mail-per-order
@@ -39,17 +40,35 @@ const messageView = (row: MessageRow): MessageView => ({
   sentAt: row.sentAt.toISOString(),
 });
 
-export async function orderMessageExists(tx: Tx, orderId: string): Promise<boolean> {
-  return (await tx.message.findUnique({ where: { orderId } })) !== null;
+// The per-event statements (an order's e-mail) are raw SQL: through the ORM they cost several
+// times the CPU of the statement itself (docs/performance.md, "The ORM on the hot path").
+
+export async function orderMessageExists(tx: EventTx, orderId: string): Promise<boolean> {
+  const rows = await tx.$queryRawUnsafe<unknown[]>('SELECT 1 FROM messages WHERE order_id = $1::uuid', orderId);
+  return rows.length > 0;
 }
 
 /** Stores an order's e-mail and, at commit, tells every replica's listener (GET /notifications/messages?orderId= with Prefer: wait answers then). */
 export async function storeOrderMessage(
-  tx: Tx,
+  tx: EventTx,
   message: { userId: string; recipient: string; kind: 'ORDER_PAID' | 'ORDER_PAYMENT_FAILED'; orderId: string; amount: bigint } & Email,
 ): Promise<void> {
-  await tx.message.create({ data: { id: randomUUID(), ...message } });
-  await tx.$executeRaw`SELECT pg_notify(${orderMessageChannel}, ${message.orderId})`;
+  await tx.$executeRawUnsafe(
+    `WITH message AS (
+       INSERT INTO messages (id, user_id, recipient, kind, subject, body, order_id, amount)
+       VALUES ($3::uuid, $4::uuid, $5, $6::"MessageKind", $7, $8, $2::uuid, $9)
+     )
+     SELECT pg_notify($1, $2::uuid::text) WHERE ${waitersPresentSql('$1')}`,
+    orderMessageChannel,
+    message.orderId,
+    randomUUID(),
+    message.userId,
+    message.recipient,
+    message.kind,
+    message.subject,
+    message.body,
+    message.amount,
+  );
 }
 
 export async function storeDirectMessage(db: Tx, message: { userId: string; recipient: string } & Email): Promise<MessageView> {

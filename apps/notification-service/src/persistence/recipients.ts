@@ -1,4 +1,4 @@
-import type { Tx } from './prisma.js';
+import type { EventTx, Tx } from './prisma.js';
 
 /** Recipients: the address and name of every user, learned from UserCreated; the user id is the key. */
 
@@ -9,12 +9,18 @@ export interface Recipient {
 }
 
 /** Records the recipient unless the user is known already; false when it was. */
-export async function rememberRecipient(tx: Tx, recipient: Recipient): Promise<boolean> {
-  const { count } = await tx.recipient.createMany({ data: [recipient], skipDuplicates: true });
-  return count === 1;
+export async function rememberRecipient(tx: EventTx, recipient: Recipient): Promise<boolean> {
+  const inserted = await tx.$executeRawUnsafe(
+    'INSERT INTO recipients (user_id, email, name) VALUES ($1::uuid, $2, $3) ON CONFLICT DO NOTHING',
+    recipient.userId,
+    recipient.email,
+    recipient.name,
+  );
+  return inserted === 1;
 }
 
-export async function findRecipient(db: Tx, userId: string): Promise<Recipient | null> {
-  const row = await db.recipient.findUnique({ where: { userId } });
-  return row && { userId: row.userId, email: row.email, name: row.name };
+/** Raw SQL: read for every order's e-mail. */
+export async function findRecipient(db: EventTx, userId: string): Promise<Recipient | null> {
+  const [row] = await db.$queryRawUnsafe<Recipient[]>('SELECT user_id AS "userId", email, name FROM recipients WHERE user_id = $1::uuid', userId);
+  return row ?? null;
 }

@@ -5,7 +5,7 @@ import { PoisonMessageError, toMinorUnits } from '@eventflow/platform';
 import { settle, type OrderStatus, type PaymentOutcome } from '../domain/order.js';
 import * as orders from '../persistence/orders.js';
 import { IdempotencyKeyTakenError, orderView, type OrderView } from '../persistence/orders.js';
-import type { Db, Tx } from '../persistence/prisma.js';
+import type { Db, EventTx } from '../persistence/prisma.js';
 import { ordersSettled } from './metrics.js';
 
 export { orderSettledChannel, type OrderView } from '../persistence/orders.js';
@@ -51,7 +51,7 @@ export class Orders {
   }
 
   /** PaymentSucceeded / PaymentFailed: the order's final state and its event, exactly once. */
-  async settle(tx: Tx, event: PaymentSucceeded | PaymentFailed, outcome: PaymentOutcome, context: EventContext): Promise<OrderStatus | 'unchanged'> {
+  async settle(tx: EventTx, event: PaymentSucceeded | PaymentFailed, outcome: PaymentOutcome, context: EventContext): Promise<OrderStatus | 'unchanged'> {
     const status = await orders.lockStatus(tx, event.orderId);
     if (status === null) throw new PoisonMessageError(`payment outcome for unknown order ${event.orderId}`);
     const result = settle(status, outcome);

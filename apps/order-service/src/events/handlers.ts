@@ -2,12 +2,12 @@ import type { EventHandlers, HandlerContext } from '@eventflow/messaging';
 import type { Orders } from '../application/orders.js';
 import { rejectInvalid } from '@eventflow/platform';
 import { paymentOutcomeProblems } from '../domain/order.js';
-import type { Tx } from '../persistence/prisma.js';
+import type { EventTx } from '../persistence/prisma.js';
 
 export const orderConsumerGroup = 'order-service';
 
-export function orderHandlers(orders: Orders, producer: string): EventHandlers<Tx> {
-  const contextOf = ({ metadata }: HandlerContext<Tx>) => ({
+export function orderHandlers(orders: Orders, producer: string): EventHandlers<EventTx> {
+  const contextOf = ({ metadata }: HandlerContext<EventTx>) => ({
     producer,
     correlationId: metadata.correlationId,
     causationId: metadata.eventId,

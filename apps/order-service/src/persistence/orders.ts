@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { toMinorUnits } from '@eventflow/platform';
+import { waitersPresentSql } from '@eventflow/platform/db';
 import type { OrderStatus } from '../domain/order.js';
-import type { Tx } from './prisma.js';
+import type { EventTx, Tx } from './prisma.js';
 
 /**
  * The order aggregate's storage: queries, the row lock that serialises settling one order, the
@@ -74,18 +75,33 @@ export async function listOrders(db: Tx, userId: string, limit: number, offset: 
 }
 
 /** Reads the order's status under a row lock (FOR UPDATE); null: no such order. */
-export async function lockStatus(tx: Tx, orderId: string): Promise<OrderStatus | null> {
-  const [row] = await tx.$queryRaw<Array<{ status: OrderStatus }>>`SELECT status FROM orders WHERE id = ${orderId}::uuid FOR UPDATE`;
+export async function lockStatus(tx: EventTx, orderId: string): Promise<OrderStatus | null> {
+  const [row] = await tx.$queryRawUnsafe<Array<{ status: OrderStatus }>>('SELECT status FROM orders WHERE id = $1::uuid FOR UPDATE', orderId);
   return row?.status ?? null;
 }
 
-/** Writes the final state and, at commit, tells every replica's listener (GET /orders/{id} with Prefer: wait answers then). */
+/**
+ * Writes the final state and, at commit, tells every replica's listener that has waiters (GET
+ * /orders/{id} with Prefer: wait answers then). One raw statement: it runs for every order, and
+ * through the ORM it cost several times the statement itself.
+ */
 export async function recordSettlement(
-  tx: Tx,
+  tx: EventTx,
   orderId: string,
   settlement: { status: OrderStatus; failureReason: string | null; completedAt: Date },
-): Promise<OrderRow> {
-  const order = await tx.order.update({ where: { id: orderId }, data: settlement });
-  await tx.$executeRaw`SELECT pg_notify(${orderSettledChannel}, ${order.id})`;
-  return order;
+): Promise<{ id: string; userId: string; price: bigint }> {
+  const [row] = await tx.$queryRawUnsafe<Array<{ id: string; user_id: string; price: bigint }>>(
+    `WITH settled AS (
+       UPDATE orders SET status = $3::"OrderStatus", failure_reason = $4, completed_at = $5, updated_at = now()
+       WHERE id = $2::uuid RETURNING id, user_id, price
+     ), notified AS (SELECT pg_notify($1, $2::uuid::text) WHERE EXISTS (SELECT 1 FROM settled) AND ${waitersPresentSql('$1')})
+     SELECT id, user_id, price FROM settled, (SELECT count(*) FROM notified) AS n`,
+    orderSettledChannel,
+    orderId,
+    settlement.status,
+    settlement.failureReason,
+    settlement.completedAt,
+  );
+  if (!row) throw new Error(`order ${orderId} vanished while settling`);
+  return { id: row.id, userId: row.user_id, price: row.price };
 }

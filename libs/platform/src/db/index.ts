@@ -1,2 +1,3 @@
 export * from './migrate.js';
 export * from './notifications.js';
+export * from './sql.js';

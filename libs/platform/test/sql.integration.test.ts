@@ -1,0 +1,68 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSqlDb } from '../src/db/index.js';
+
+// The local stack's PostgreSQL; a temporary table of this test's own.
+const adminUrl = process.env['PG_ADMIN_URL'] ?? 'postgres://eventflow:eventflow@127.0.0.1:5432/postgres';
+const db = createSqlDb({ connectionString: adminUrl, max: 2 });
+const table = `sql_test_${randomUUID().replace(/-/g, '')}`;
+
+beforeAll(async () => {
+  await db.$executeRawUnsafe(`CREATE TABLE ${table} (id uuid PRIMARY KEY, amount bigint NOT NULL, at timestamptz NOT NULL DEFAULT now(), doc jsonb)`);
+});
+afterAll(async () => {
+  await db.$executeRawUnsafe(`DROP TABLE IF EXISTS ${table}`);
+  await db.$disconnect();
+});
+
+describe('createSqlDb (raw SQL on a pg pool, the consumer hot path)', () => {
+  it('returns values as Prisma raw queries do: bigint, Date, parsed JSON; takes bigint parameters', async () => {
+    const id = randomUUID();
+    const big = 9_007_199_254_740_993n; // above Number.MAX_SAFE_INTEGER
+    expect(await db.$executeRawUnsafe(`INSERT INTO ${table} (id, amount, doc) VALUES ($1::uuid, $2, $3::jsonb)`, id, big, JSON.stringify({ a: 1 }))).toBe(1);
+    const [row] = await db.$queryRawUnsafe<Array<{ id: string; amount: bigint; at: Date; doc: unknown; n: bigint }>>(
+      `SELECT id, amount, at, doc, count(*) OVER () AS n FROM ${table} WHERE id = $1::uuid`,
+      id,
+    );
+    expect(row).toMatchObject({ id, amount: big, doc: { a: 1 }, n: 1n });
+    expect(row?.at).toBeInstanceOf(Date);
+  });
+
+  it('commits a transaction that resolves and rolls back one that throws', async () => {
+    const kept = randomUUID();
+    const dropped = randomUUID();
+    await db.$transaction(async (tx) => {
+      await tx.$executeRawUnsafe(`INSERT INTO ${table} (id, amount) VALUES ($1::uuid, 1)`, kept);
+    });
+    await expect(
+      db.$transaction(async (tx) => {
+        await tx.$executeRawUnsafe(`INSERT INTO ${table} (id, amount) VALUES ($1::uuid, 1)`, dropped);
+        throw new Error('handler failed');
+      }),
+    ).rejects.toThrow('handler failed');
+    const ids = (await db.$queryRawUnsafe<Array<{ id: string }>>(`SELECT id FROM ${table} WHERE id = ANY($1::uuid[])`, [kept, dropped])).map((r) => r.id);
+    expect(ids).toEqual([kept]);
+  });
+
+  it('a failed statement rolls the whole transaction back with its SQLSTATE, and the pool stays usable', async () => {
+    const id = randomUUID();
+    const failure = await db
+      .$transaction(async (tx) => {
+        await tx.$executeRawUnsafe(`INSERT INTO ${table} (id, amount) VALUES ($1::uuid, 1)`, id);
+        await tx.$executeRawUnsafe(`INSERT INTO ${table} (id, amount) VALUES ($1::uuid, 1)`, id);
+      })
+      .catch((error: unknown) => error);
+    expect(failure).toMatchObject({ code: '23505', severity: 'ERROR' }); // what classifyFailure reads
+    expect(await db.$queryRawUnsafe(`SELECT id FROM ${table} WHERE id = $1::uuid`, id)).toEqual([]);
+    expect(await db.$queryRawUnsafe('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+  });
+
+  it('gives up waiting for a pooled connection after maxWait', async () => {
+    const release: Array<() => void> = [];
+    const holders = [0, 1].map(() => db.$transaction(() => new Promise<void>((resolve) => release.push(resolve))));
+    await expect.poll(() => release.length).toBe(2);
+    await expect(db.$transaction(async () => undefined, { maxWait: 100 })).rejects.toThrow(/timeout exceeded when trying to connect/);
+    for (const done of release) done();
+    await Promise.all(holders);
+  });
+});
