@@ -1,5 +1,5 @@
 /** order-service: what is specific to it; @eventflow/service builds and runs the rest. */
-import { topics } from '@eventflow/events';
+import { serviceStreams, topics } from '@eventflow/events';
 import { runService } from '@eventflow/service';
 import { buildApp } from './app.js';
 import { Orders, orderSettledChannel } from './application/orders.js';
@@ -7,14 +7,17 @@ import { loadOrderConfig } from './config.js';
 import { orderConsumerGroup, orderHandlers } from './events/handlers.js';
 import { createDb } from './persistence/prisma.js';
 
+const streams = serviceStreams['order-service'];
+
 await runService({
   name: 'order-service',
   loadConfig: loadOrderConfig,
   database: createDb,
   parts: ({ name, db }) => ({ orders: new Orders(db, name) }),
   // A placed order is published at once instead of at the next poll.
-  publishes: { events: ['OrderPlaced', 'OrderPaid', 'OrderPaymentFailed'], lockKey: 0x0de5, fromHttp: true },
-  consumes: ({ orders }) => ({ groupId: orderConsumerGroup, topics: [topics.paymentEvents], handlers: orderHandlers(orders, 'order-service') }),
+  // What it publishes and consumes is declared once, in the catalogue's serviceStreams (the broker's ACLs come from it too).
+  publishes: { events: [...streams.publishes], lockKey: 0x0de5, fromHttp: true },
+  consumes: ({ orders }) => ({ groupId: streams.consumes.group, topics: [...streams.consumes.topics], handlers: orderHandlers(orders, 'order-service') }),
   // GET /orders/{id} with Prefer: wait.
   preferWait: { channel: orderSettledChannel },
   // Past a backlog in the order flow, new orders are refused at once instead of queueing without bound.

@@ -1,4 +1,5 @@
 /** user-service: what is specific to it; @eventflow/service builds and runs the rest. */
+import { serviceStreams } from '@eventflow/events';
 import { runService } from '@eventflow/service';
 import { buildApp } from './app.js';
 import { createTokenIssuer } from './application/tokens.js';
@@ -31,6 +32,7 @@ await runService({
     };
   },
   // A registration's UserCreated is published at once instead of at the next poll.
-  publishes: { events: ['UserCreated'], lockKey: 0x05e7, fromHttp: true },
+  // What it publishes is declared once, in the catalogue's serviceStreams (the broker's ACLs come from it too).
+  publishes: { events: [...serviceStreams['user-service'].publishes], lockKey: 0x05e7, fromHttp: true },
   app: buildApp,
 });
