@@ -9,6 +9,11 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 import type { TestUserConfig } from 'vitest/config';
 
+// Tests run the system (and name what they publish) under the test namespace, never among the
+// topics and subjects of the system `npm start` runs on the same stack; libs/system-harness
+// testKafkaNamespace. Set before any test module (or globalSetup) loads @eventflow/events.
+process.env['KAFKA_NAMESPACE'] ??= 'test.';
+
 const workspaceRoot = dirname(fileURLToPath(import.meta.url));
 /** Every apps/* and libs/* project with a `test` script. */
 const projectDirs = ['apps', 'libs'].flatMap((group) =>

@@ -2,13 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventCodec, dlqTopicOf, topics, type OrderPlaced } from '@eventflow/events';
-import { waitFor } from '@eventflow/testing';
+import { EventCodec, dlqTopicOf, kafkaConnection, namespaced, topics, type OrderPlaced } from '@eventflow/events';
+import { kafkaSettingsOf, waitFor } from '@eventflow/testing';
 import { stackEnv } from '@eventflow/system-harness';
 import { api, balanceOf, deposit, messagesAbout, newUser, placeOrder, waitForEmail, waitForFinalOrder, type TestUser } from './support.js';
 
 const stack = stackEnv();
-const kafka = new Kafka({ clientId: 'system-tests', brokers: [stack['KAFKA_BROKERS'] ?? '127.0.0.1:9092'], logLevel: logLevel.NOTHING });
+// The test principal may read and write everything under the test namespace the system runs in.
+const kafka = new Kafka({ clientId: 'system-tests', ...kafkaConnection(kafkaSettingsOf('test', stack)), logLevel: logLevel.NOTHING });
 const codec = new EventCodec(stack['SCHEMA_REGISTRY_URL'] ?? '');
 let producer: Producer;
 
@@ -48,7 +49,11 @@ describe('consistency under concurrency, redelivery and poison messages', () => 
     const call = api();
     const [orders, withdrawals] = await Promise.all([
       Promise.all(Array.from({ length: 25 }, () => placeOrder(user, 100))),
-      Promise.all(Array.from({ length: 10 }, () => call('POST', '/billing/accounts/me/withdrawals', { token: user.token, body: { amount: 100 } }))),
+      Promise.all(
+        Array.from({ length: 10 }, () =>
+          call('POST', '/billing/accounts/me/withdrawals', { token: user.token, body: { amount: 100 }, headers: { 'idempotency-key': randomUUID() } }),
+        ),
+      ),
     ]);
     expect(withdrawals.every((w) => w.status === 201 || w.status === 409)).toBe(true);
 
@@ -83,7 +88,7 @@ describe('consistency under concurrency, redelivery and poison messages', () => 
     const original = row!.payload;
     const sameEvent = await codec.encode('OrderPlaced', original);
     const newEventId = await codec.encode('OrderPlaced', { ...original, metadata: { ...original.metadata, eventId: randomUUID() } });
-    await producer.send({ topic: topics.orderEvents, messages: [sameEvent, sameEvent, newEventId].map((value) => ({ key: user.id, value })) });
+    await producer.send({ topic: namespaced(topics.orderEvents), messages: [sameEvent, sameEvent, newEventId].map((value) => ({ key: user.id, value })) });
 
     await settleMarkerOrder(user, 100);
     expect(await balanceOf(user)).toBe(600); // 1000 - 300 - 100: the redeliveries charged nothing
@@ -97,8 +102,9 @@ describe('consistency under concurrency, redelivery and poison messages', () => 
     await deposit(user, 500);
     const poisonKey = `${user.id}`;
     const marker = `poison-${randomUUID()}`;
+    // The test namespace's topic (the system under test runs in it), never npm start's.
     await producer.send({
-      topic: topics.orderEvents,
+      topic: namespaced(topics.orderEvents),
       messages: [{ key: poisonKey, value: Buffer.from('this is not Avro'), headers: { 'test-marker': marker } }],
     });
 
@@ -106,8 +112,8 @@ describe('consistency under concurrency, redelivery and poison messages', () => 
     expect((await waitForFinalOrder(user, order.id)).status).toBe('PAID');
     expect(await balanceOf(user)).toBe(300);
 
-    for (const group of ['billing-service', 'notification-service']) {
-      const consumer = kafka.consumer({ groupId: `system-tests-${randomUUID()}` });
+    for (const group of [namespaced('billing-service'), namespaced('notification-service')]) {
+      const consumer = kafka.consumer({ groupId: namespaced(`system-tests-${randomUUID()}`) });
       const found: Array<Record<string, string>> = [];
       await consumer.connect();
       await consumer.subscribe({ topic: dlqTopicOf(group), fromBeginning: true });
@@ -119,7 +125,7 @@ describe('consistency under concurrency, redelivery and poison messages', () => 
       });
       try {
         const headers = await waitFor(`the poison message in ${dlqTopicOf(group)}`, async () => found[0]);
-        expect(headers).toMatchObject({ 'dlq-error-kind': 'poison', 'dlq-original-topic': topics.orderEvents, 'dlq-consumer-group': group });
+        expect(headers).toMatchObject({ 'dlq-error-kind': 'poison', 'dlq-original-topic': namespaced(topics.orderEvents), 'dlq-consumer-group': group });
         expect(headers['dlq-error']).toMatch(/Avro/);
       } finally {
         await consumer.disconnect();

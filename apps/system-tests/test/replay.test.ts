@@ -4,15 +4,17 @@ import { promisify } from 'node:util';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventCodec, dlqTopicOf, topics, type OrderPaid, type UserCreated } from '@eventflow/events';
-import { eventMetadata, waitFor } from '@eventflow/testing';
+import { EventCodec, dlqTopicOf, kafkaConnection, namespaced, topics as releaseTopics, type OrderPaid, type UserCreated } from '@eventflow/events';
+import { eventMetadata, kafkaSettingsOf, waitFor } from '@eventflow/testing';
 import { repoRoot, stackEnv } from '@eventflow/system-harness';
 
 const run = promisify(execFile);
 const stack = stackEnv();
-const kafka = new Kafka({ clientId: 'system-tests-replay', brokers: [stack['KAFKA_BROKERS'] ?? '127.0.0.1:9092'], logLevel: logLevel.NOTHING });
+const kafka = new Kafka({ clientId: 'system-tests-replay', ...kafkaConnection(kafkaSettingsOf('test', stack)), logLevel: logLevel.NOTHING });
 const codec = new EventCodec(stack['SCHEMA_REGISTRY_URL'] ?? '');
-const dlq = dlqTopicOf('notification-service');
+// The system under test runs in the test namespace: its topics, never npm start's.
+const topics = { orderEvents: namespaced(releaseTopics.orderEvents), userEvents: namespaced(releaseTopics.userEvents) };
+const dlq = dlqTopicOf(namespaced('notification-service'));
 let producer: Producer;
 let notifications: pg.Client;
 
@@ -41,7 +43,7 @@ async function publishOrderPaidForUnknownUser(userId: string): Promise<OrderPaid
 /** The dead letters of notification-service for one event id, with their headers. */
 async function deadLettersOf(eventId: string, atLeast: number): Promise<Array<Record<string, string>>> {
   const found: Array<Record<string, string>> = [];
-  const reader = kafka.consumer({ groupId: `replay-test-${randomUUID()}` });
+  const reader = kafka.consumer({ groupId: namespaced(`replay-test-${randomUUID()}`) });
   await reader.connect();
   await reader.subscribe({ topic: dlq, fromBeginning: true });
   await reader.run({
@@ -104,7 +106,7 @@ describe('dead-letter replay', () => {
     expect(replayed.lines.find((l) => l.eventId === event.metadata.eventId)?.action).toBe(`replayed to ${topics.orderEvents}`);
     const letters = await deadLettersOf(event.metadata.eventId, 2);
     expect(letters.map((h) => h['dlq-attempt']).sort()).toEqual(['1', '2']);
-    expect(letters.find((h) => h['dlq-attempt'] === '2')).toMatchObject({ 'dead-letter-attempt': '1', 'replayed-from': expect.stringMatching(/^notification-service\.dlq:0:\d+$/) });
+    expect(letters.find((h) => h['dlq-attempt'] === '2')).toMatchObject({ 'dead-letter-attempt': '1', 'replayed-from': expect.stringMatching(new RegExp(`^${dlq.replaceAll('.', '\\.')}:0:\\d+$`)) });
     expect(await emailsFor(event.orderId)).toEqual([]);
   });
 });

@@ -22,10 +22,10 @@ export const idempotencyKeyHeader = Type.Object({
   ),
 });
 
+/** Both optional for the client: the validator fills in the defaults (see withDefaultsOptional). */
 export const paginationQuery = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
   offset: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }),
 });
 
-export const problemResponses = (...codes: number[]) =>
-  Object.fromEntries(codes.map((code) => [code, Type.Ref('Problem')]));
+export { problemResponses } from './openapi.js';

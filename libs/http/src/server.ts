@@ -8,7 +8,9 @@ import addFormats from 'ajv-formats';
 import type { Logger } from '@eventflow/platform';
 import { SpanKind, SpanStatusCode, errorMessage, otelContext, startSpan } from '@eventflow/platform';
 import type { HttpServer } from './http-server.js';
+import { keepConnectionToDrain } from './body-limit.js';
 import { exposeMetrics } from './metrics.js';
+import { openApiOptions } from './openapi.js';
 import { HttpProblem, problemContentType, problemSchema } from './problem.js';
 import { perUserLimiters, rateLimiter, registerRateLimiting } from './rate-limit.js';
 
@@ -119,19 +121,14 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const problem = options.domainErrors?.(error) ?? toProblem(error, request);
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') keepConnectionToDrain(request, reply);
     if (problem.status >= 500 && problem.status !== 503) request.log.error({ err: error }, 'request failed');
     if (problem.retryAfterSeconds !== undefined) void reply.header('retry-after', String(problem.retryAfterSeconds));
     void reply.code(problem.status).type(problemContentType).send(problem.toProblem(request.url));
   });
 
   app.addSchema(problemSchema);
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: { title: options.service, version: options.version, description: options.description },
-      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
-    },
-  });
+  await app.register(swagger, openApiOptions(options));
   await app.register(swaggerUi, { routePrefix: `${options.prefix}/docs` });
 
   await registerRateLimiting(app, { exemptAddresses: options.edge?.rateLimitExemptAddresses ?? [] });

@@ -26,6 +26,12 @@ export const commonConfigSchema = {
   KAFKA_SASL_USERNAME: Type.Optional(Type.String({ description: "The service's Kafka principal" })),
   KAFKA_SASL_PASSWORD: Type.Optional(Type.String({ description: 'Its SCRAM password' })),
   SCHEMA_REGISTRY_URL: Type.String({ pattern: '^https?://', description: 'Confluent-compatible schema registry base URL' }),
+  // The same pattern as @eventflow/events' kafkaNamespacePattern, which applies the namespace.
+  KAFKA_NAMESPACE: Type.String({
+    pattern: '^([a-z0-9][a-z0-9-]*\\.)?$',
+    default: '',
+    description: 'Prefix of every topic, consumer group and subject: empty in a release; `test.` for the system npm test runs',
+  }),
   JWT_PUBLIC_KEYS: Type.String({
     minLength: 1,
     description: 'Key set that verifies access tokens: PEM Ed25519 public keys (SPKI) or certificates, the current one and, during a rotation, the previous',

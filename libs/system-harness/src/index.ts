@@ -8,12 +8,19 @@ import { execFileSync, spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Fastify, { type FastifyInstance } from 'fastify';
-import proxy from '@fastify/http-proxy';
+import type { FastifyInstance } from 'fastify';
+import { createGateway } from './gateway.js';
 
 export const repoRoot = new URL('../../../', import.meta.url).pathname.replace(/\/$/, '');
 export const stateDir = join(repoRoot, '.stack');
 export const gatewayPort = Number(process.env['GATEWAY_PORT'] ?? 8080);
+
+/**
+ * The Kafka namespace (KAFKA_NAMESPACE, see @eventflow/events) of the systems that `npm test` and
+ * the tests start: their topics, consumer groups, subjects, poison messages and dead letters stay
+ * apart from those of the system `npm start` runs on the same stack. The stack's ACLs allow it.
+ */
+export const testKafkaNamespace = 'test.';
 
 export interface ServiceSpec {
   name: 'user-service' | 'billing-service' | 'order-service' | 'notification-service';
@@ -89,6 +96,8 @@ export function serviceEnv(spec: ServiceSpec, stack: Record<string, string>, key
     ...kafkaCredentialsOf(spec.name, stack),
     // The registry's read-only instance: a service looks schemas up, only provisioning registers them.
     SCHEMA_REGISTRY_URL: stack['SCHEMA_REGISTRY_URL'] ?? 'http://127.0.0.1:8082/apis/ccompat/v7',
+    // npm test and the tests run the system under their own namespace (testKafkaNamespace); npm start under the release's names.
+    KAFKA_NAMESPACE: process.env['KAFKA_NAMESPACE'] ?? '',
     JWT_PUBLIC_KEYS: keys.publicKey,
     JWT_ISSUER: 'eventflow-user-service',
     JWT_AUDIENCE: 'eventflow',
@@ -311,22 +320,13 @@ export async function startReadyService(name: ServiceSpec['name']): Promise<Runn
   return service;
 }
 
-/** The local HTTP entry point: routes by path prefix exactly as the Kubernetes ingress does. */
+/** The local HTTP entry point (gateway.ts): routes by path prefix exactly as the Kubernetes ingress does. */
 export async function startGateway(port = gatewayPort): Promise<FastifyInstance> {
-  const gateway = Fastify({ logger: false });
-  for (const spec of services) {
-    for (const prefix of spec.prefixes) {
-      await gateway.register(proxy, { upstream: `http://127.0.0.1:${spec.port}`, prefix, rewritePrefix: prefix });
-    }
-  }
-  gateway.setNotFoundHandler((request, reply) => {
-    void reply
-      .code(404)
-      .type('application/problem+json')
-      .send({ type: 'https://arch.homework/problems/not-found', title: 'Not found', status: 404, detail: `No service serves ${request.url}.` });
+  return createGateway({
+    port,
+    routes: services.map((spec) => ({ name: spec.name, prefixes: spec.prefixes, upstream: `http://127.0.0.1:${spec.port}` })),
+    logFile: join(stateDir, 'logs', 'gateway.log'),
   });
-  await gateway.listen({ host: '127.0.0.1', port });
-  return gateway;
 }
 
 export interface RunningSystem {
