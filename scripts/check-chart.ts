@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { TObject } from 'typebox';
-import { provisionConfigSchema } from '@eventflow/events';
+import { kafkaAcls, kafkaPrincipals, kafkaSuperUsers, provisionConfigSchema, serviceNames, type AclRule } from '@eventflow/events';
 import { migrationConfigSchema } from '@eventflow/platform';
 import { billingConfigSchema } from '@eventflow/billing-service/config';
 import { notificationConfigSchema } from '@eventflow/notification-service/config';
@@ -126,10 +126,6 @@ check('environment contract: each service gets every variable it requires and no
       .map(([k]) => k);
     for (const name of required) if (!set.has(name)) problems.push(`${service}: ${name} is required but not set`);
     for (const name of set) if (!declared.has(name) && !name.startsWith('OTEL_')) problems.push(`${service}: ${name} is set but not read`);
-    const provision = spec.initContainers?.find((c) => c.name === 'provision-topics');
-    const provisioning = environmentOf(provision, all);
-    for (const name of provisioning) if (!(name in provisionConfigSchema.properties)) problems.push(`${service}: provisioning gets ${name}, which it does not read`);
-    for (const name of ['KAFKA_BROKERS', 'SCHEMA_REGISTRY_URL']) if (!provisioning.has(name)) problems.push(`${service}: provisioning lacks ${name}`);
     // The init containers wrap the command in a retry loop while the infrastructure starts.
     const runs = (c: Container | undefined, command: string) => (c?.command ?? []).join(' ').includes(`until ${command};`);
     const migrate = spec.initContainers?.find((c) => c.name === 'migrate');
@@ -138,15 +134,76 @@ check('environment contract: each service gets every variable it requires and no
     const migrationEnv = [...environmentOf(migrate, all)].sort().join(',');
     if (migrationEnv !== Object.keys(migrationConfigSchema).sort().join(','))
       problems.push(`${service}: the migrate init container gets ${migrationEnv}, not exactly ${Object.keys(migrationConfigSchema).join(',')}`);
-    if (!runs(provision, 'node libs/events/dist/provision.js')) problems.push(`${service}: provisioning init container runs the wrong command`);
+    const waiting = spec.initContainers?.find((c) => c.name === 'wait-for-provisioning');
+    if (!runs(waiting, 'node libs/events/dist/provision.js --check')) problems.push(`${service}: no init container waiting for the provisioning`);
+  }
+  const job = all.find((o) => o.kind === 'Job' && o.metadata.name.includes('-provision-'));
+  if (!job) problems.push('no provisioning Job');
+  else {
+    const provision = podSpec(job).containers.find((c) => c.name === 'provision');
+    const provisioning = environmentOf(provision, all);
+    for (const name of provisioning) if (!(name in provisionConfigSchema.properties)) problems.push(`provisioning gets ${name}, which it does not read`);
+    for (const name of ['KAFKA_BROKERS', 'SCHEMA_REGISTRY_URL', 'KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD']) if (!provisioning.has(name)) problems.push(`provisioning lacks ${name}`);
+    if (!(provision?.command ?? []).join(' ').includes('until node libs/events/dist/provision.js;')) problems.push('the provisioning Job runs the wrong command');
   }
   assert(problems.length === 0, problems.join('; '));
-  return `${Object.keys(schemas).length} services`;
+  return `${Object.keys(schemas).length} services and the provisioning Job`;
 });
 
 type SecretRef = { valueFrom?: { secretKeyRef?: { name: string; key: string } } };
 const secretKeysOf = (c: Container | undefined): Record<string, string> =>
   Object.fromEntries((c?.env ?? []).flatMap((e) => ((e as SecretRef).valueFrom?.secretKeyRef ? [[e.name, (e as SecretRef).valueFrom!.secretKeyRef!.key]] : [])));
+
+type EnvVar = { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } };
+check('Kafka: SASL/SCRAM users per principal, authorizer with no ACL = deny, ACLs equal to the event catalogue; services read a read-only registry', () => {
+  const all = objects(rendered['default'] ?? '');
+  const problems: string[] = [];
+  const kafka = all.find((o) => o.kind === 'StatefulSet' && o.metadata.name.endsWith('-kafka'));
+  const env = (podSpec(kafka!).containers[0]?.env ?? []) as EnvVar[];
+  const value = (n: string) => env.find((e) => e.name === n)?.value;
+  const expect = (name: string, wanted: string) => value(name) !== wanted && problems.push(`broker ${name} is ${value(name)}, not ${wanted}`);
+  expect('KAFKA_LISTENER_SECURITY_PROTOCOL_MAP', 'CONTROLLER:SASL_PLAINTEXT,CLIENT:SASL_PLAINTEXT');
+  expect('KAFKA_LISTENER_NAME_CLIENT_SASL_ENABLED_MECHANISMS', 'SCRAM-SHA-512,PLAIN');
+  expect('KAFKA_AUTHORIZER_CLASS_NAME', 'org.apache.kafka.metadata.authorizer.StandardAuthorizer');
+  expect('KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND', 'false');
+  expect('KAFKA_SUPER_USERS', kafkaSuperUsers.map((u) => `User:${u}`).join(';'));
+  if ((value('KAFKA_LISTENERS') ?? '').includes('PLAINTEXT://')) problems.push('a PLAINTEXT listener is left');
+  // The users: one password per principal of the catalogue (the local stack's test user aside).
+  const secret = all.find((o) => o.kind === 'Secret' && o.metadata.name.endsWith('-kafka')) as (K8sObject & { stringData?: Record<string, string> }) | undefined;
+  const principals = Object.keys(kafkaPrincipals).filter((p) => p !== 'test');
+  const keys = Object.keys(secret?.stringData ?? {}).sort();
+  if (keys.join(',') !== principals.map((p) => `${p}-password`).sort().join(',')) problems.push(`the Kafka Secret holds ${keys.join(',')}, not a password per principal (${principals.join(',')})`);
+  const job = all.find((o) => o.kind === 'Job' && o.metadata.name.includes('-provision-'));
+  const users = (podSpec(job!).initContainers?.find((c) => c.name === 'kafka-users')?.command ?? []).join(' ');
+  for (const principal of principals.filter((p) => p !== 'admin')) if (!users.includes(` ${principal}`)) problems.push(`the provisioning Job does not create the Kafka user ${principal}`);
+  // The ACLs the chart renders are exactly the catalogue's, and name only principals that exist.
+  const aclMap = all.find((o) => o.kind === 'ConfigMap' && o.metadata.name.endsWith('-kafka-acls')) as (K8sObject & { data?: Record<string, string> }) | undefined;
+  const chartRules = JSON.parse(aclMap?.data?.['acls.json'] ?? '[]') as AclRule[];
+  const key = (r: AclRule) => `${r.principal} ${r.operation} ${r.resourceType} ${r.patternType} ${r.resourceName}`;
+  const catalogue = kafkaAcls({ namespaces: [''], test: false }).map(key).sort();
+  const chartAcls = chartRules.map(key).sort();
+  for (const missing of catalogue.filter((k) => !chartAcls.includes(k))) problems.push(`ACL missing from the chart: ${missing}`);
+  for (const extra of chartAcls.filter((k) => !catalogue.includes(k))) problems.push(`ACL in the chart but not in the catalogue: ${extra}`);
+  for (const rule of chartRules) if (!principals.includes(rule.principal.replace(/^User:/, ''))) problems.push(`ACL for an unknown principal: ${key(rule)}`);
+  // Each service authenticates as itself, with its own password, and reads the read-only registry.
+  const deployments = all.filter((o) => o.kind === 'Deployment');
+  for (const service of serviceNames) {
+    const deployment = deployments.find((d) => d.metadata.name.endsWith(`-${service}`));
+    const container = deployment && podSpec(deployment).containers.find((c) => c.name === service);
+    const config = all.find((o) => o.kind === 'ConfigMap' && o.metadata.name.endsWith(`-${service}`)) as (K8sObject & { data?: Record<string, string> }) | undefined;
+    if (config?.data?.['KAFKA_SASL_USERNAME'] !== service) problems.push(`${service}: KAFKA_SASL_USERNAME is ${config?.data?.['KAFKA_SASL_USERNAME']}`);
+    if (!config?.data?.['SCHEMA_REGISTRY_URL']?.includes('-registry-reader:')) problems.push(`${service}: SCHEMA_REGISTRY_URL is not the read-only registry`);
+    if (secretKeysOf(container)['KAFKA_SASL_PASSWORD'] !== `${service}-password`) problems.push(`${service}: KAFKA_SASL_PASSWORD is not its own`);
+  }
+  const reader = deployments.find((d) => d.metadata.name.endsWith('-registry-reader'));
+  const readerEnv = (reader ? (podSpec(reader).containers[0]?.env ?? []) : []) as EnvVar[];
+  if (readerEnv.find((e) => e.name === 'APICURIO_STORAGE_READ_ONLY_ENABLED')?.value !== 'true') problems.push('the registry-reader is not read-only');
+  const provisionEnv = (podSpec(job!).containers[0]?.env ?? []) as EnvVar[];
+  if (!provisionEnv.find((e) => e.name === 'SCHEMA_REGISTRY_URL')?.value?.match(/-registry:8080\//)) problems.push('provisioning does not use the writable registry');
+  if (provisionEnv.find((e) => e.name === 'KAFKA_SASL_USERNAME')?.value !== 'provision') problems.push('provisioning does not authenticate as provision');
+  assert(problems.length === 0, problems.join('; '));
+  return `${principals.length} principals, ${chartRules.length} ACLs = the catalogue's`;
+});
 
 check('databases: per service a migration role (owner, DDL) and a runtime role (rows only, its own database)', () => {
   const all = objects(rendered['default'] ?? '');

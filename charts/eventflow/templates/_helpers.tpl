@@ -20,7 +20,19 @@ helm.sh/chart: {{ .Chart.Name }}-{{ .Chart.Version }}
 {{- join "," $list -}}
 {{- end -}}
 
-{{- define "eventflow.registryUrl" -}}http://{{ include "eventflow.fullname" . }}-registry:8080/apis/ccompat/v7{{- end -}}
+{{- /* The registry's read-only instance: what the services read schemas from. */ -}}
+{{- define "eventflow.registryUrl" -}}http://{{ include "eventflow.fullname" . }}-registry-reader:8080/apis/ccompat/v7{{- end -}}
+
+{{- /* The writable instance: only the provisioning Job registers schemas and sets compatibility. */ -}}
+{{- define "eventflow.registryWriteUrl" -}}http://{{ include "eventflow.fullname" . }}-registry:8080/apis/ccompat/v7{{- end -}}
+
+{{- /* Kafka's SASL principals (libs/events access.ts kafkaPrincipals, without the local stack's test). */ -}}
+{{- define "eventflow.kafkaPrincipals" -}}admin provision ops user-service billing-service order-service notification-service{{- end -}}
+
+{{- /* A SCRAM client's JAAS line for the principal in $USERNAME with the password in $PASSWORD (expanded by the shell that writes it). */ -}}
+{{- define "eventflow.kafkaClientProperties" -}}
+printf 'security.protocol=SASL_PLAINTEXT\nsasl.mechanism=SCRAM-SHA-512\nsasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="%s" password="%s";\n' "$KAFKA_SASL_USERNAME" "$KAFKA_SASL_PASSWORD"
+{{- end -}}
 
 {{- define "eventflow.postgresHost" -}}
 {{- if .Values.postgresql.enabled -}}{{ include "eventflow.fullname" . }}-postgresql{{- else -}}{{ required "postgresql.host is required when postgresql.enabled=false" .Values.postgresql.host }}{{- end -}}
@@ -69,6 +81,9 @@ HOST: "0.0.0.0"
 PORT: {{ $svc.port | quote }}
 LOG_LEVEL: {{ $root.Values.logLevel | quote }}
 KAFKA_BROKERS: {{ include "eventflow.kafkaBrokers" $root | quote }}
+# Its own principal; the password comes from the <release>-kafka Secret.
+KAFKA_SASL_MECHANISM: scram-sha-512
+KAFKA_SASL_USERNAME: {{ printf "%s-service" $component | quote }}
 SCHEMA_REGISTRY_URL: {{ include "eventflow.registryUrl" $root | quote }}
 JWT_ISSUER: {{ $root.Values.auth.issuer | quote }}
 JWT_AUDIENCE: {{ $root.Values.auth.audience | quote }}

@@ -79,6 +79,8 @@ export interface AclOptions {
    * runs the services under, so both sets of names are allowed.
    */
   namespaces?: readonly string[];
+  /** The `test` principal's rules (the local stack's; a release has no such user). Default true. */
+  test?: boolean;
 }
 
 const unique = <T>(items: Iterable<T>): T[] => [...new Set(items)];
@@ -124,9 +126,11 @@ export function kafkaAcls(options: AclOptions = {}): AclRule[] {
     for (const group of Object.values(consumerGroups)) allow('ops', 'GROUP', namespace + group, 'DESCRIBE');
   }
   allow('ops', 'GROUP', 'eventflow-', 'READ', 'PREFIXED');
-  allow('ops', 'GROUP', testResourcePrefix, 'READ', 'PREFIXED');
-  // Tests own everything under their prefix, and nothing else.
-  for (const resource of ['TOPIC', 'GROUP', 'TRANSACTIONAL_ID'] as const) allow('test', resource, testResourcePrefix, 'ALL', 'PREFIXED');
+  if (options.test ?? true) {
+    allow('ops', 'GROUP', testResourcePrefix, 'READ', 'PREFIXED');
+    // Tests own everything under their prefix, and nothing else.
+    for (const resource of ['TOPIC', 'GROUP', 'TRANSACTIONAL_ID'] as const) allow('test', resource, testResourcePrefix, 'ALL', 'PREFIXED');
+  }
   return rules;
 }
 

@@ -180,6 +180,7 @@ export function provisioningEnv(stack: Record<string, string>): Record<string, s
     ...kafkaCredentialsOf('provision', stack),
     SCHEMA_REGISTRY_URL: stack['SCHEMA_REGISTRY_WRITE_URL'] ?? 'http://127.0.0.1:8081/apis/ccompat/v7',
     KAFKA_ACL_EXTRA_NAMESPACES: 'test.',
+    KAFKA_ACL_TEST_PRINCIPAL: 'true',
   };
 }
 

@@ -8,6 +8,7 @@ import kafkajs, { Kafka, logLevel, type AclEntry, type Admin } from 'kafkajs';
 import { Type } from 'typebox';
 import { loadConfig, splitList } from '@eventflow/platform';
 import { kafkaAcls, managedAclPrincipals, toKafkaAcl, type AclRule } from '../access.js';
+import { eventTypes } from '../catalog.js';
 import { EventCodec } from '../codec.js';
 import { kafkaConnection } from '../kafka-client.js';
 import { provisionTopics } from '../topology.js';
@@ -24,6 +25,8 @@ export const provisionConfigSchema = Type.Object({
   KAFKA_ACLS_ENABLED: Type.Boolean({ default: true }),
   /** Extra name prefixes the ACLs also cover (locally `test.`, the namespace `npm test` runs the services under). */
   KAFKA_ACL_EXTRA_NAMESPACES: Type.String({ default: '' }),
+  /** Whether the `test` principal (the local stack's, for what tests create under test.) gets its rules; a release has none. */
+  KAFKA_ACL_TEST_PRINCIPAL: Type.Boolean({ default: false }),
   /** The registry's writable instance (services get the read-only one). */
   SCHEMA_REGISTRY_URL: Type.String({ pattern: '^https?://' }),
   TOPIC_PARTITIONS: Type.Integer({ minimum: 1, maximum: 1_000, default: 3 }),
@@ -76,7 +79,7 @@ export async function provision(env: Record<string, string | undefined> = proces
       minInsyncReplicas: config.TOPIC_MIN_INSYNC_REPLICAS,
     });
     const acls = config.KAFKA_ACLS_ENABLED
-      ? await provisionAcls(admin, kafkaAcls({ namespaces: ['', ...splitList(config.KAFKA_ACL_EXTRA_NAMESPACES)] }))
+      ? await provisionAcls(admin, kafkaAcls({ namespaces: ['', ...splitList(config.KAFKA_ACL_EXTRA_NAMESPACES)], test: config.KAFKA_ACL_TEST_PRINCIPAL }))
       : undefined;
     const subjects = await new EventCodec(config.SCHEMA_REGISTRY_URL).registerAll();
     return { topics, acls, subjects };
@@ -85,7 +88,26 @@ export async function provision(env: Record<string, string | undefined> = proces
   }
 }
 
-if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop() ?? '')) {
+/**
+ * `provision.js --check`: exits 0 once the registry at SCHEMA_REGISTRY_URL knows this build's
+ * schema of every event, the last thing provisioning does. A service pod waits on it (with the
+ * registry's read-only instance and no Kafka credentials), so it starts after the provisioning
+ * Job, which alone holds the provision principal's password.
+ */
+export async function provisioningDone(env: Record<string, string | undefined> = process.env): Promise<Record<string, number>> {
+  const url = env['SCHEMA_REGISTRY_URL'];
+  if (!url) throw new Error('SCHEMA_REGISTRY_URL is required');
+  return new EventCodec(url).resolveAll(eventTypes);
+}
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop() ?? '') && process.argv.includes('--check')) {
+  provisioningDone()
+    .then((ids) => console.log(`provisioned: ${Object.keys(ids).length} schemas registered`))
+    .catch((error: unknown) => {
+      console.error(`not provisioned yet: ${error instanceof Error ? error.message : String(error)}`);
+      process.exit(1);
+    });
+} else if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop() ?? '')) {
   provision()
     .then((report) => {
       console.log(JSON.stringify(report, null, 2));
