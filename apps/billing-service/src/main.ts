@@ -17,7 +17,7 @@ await runService({
   parts: ({ name, config, db }) => ({ ledger: new Ledger(db, { producer: name, accountWaitMs: config.ACCOUNT_WAIT_MS }) }),
   // What it publishes and consumes is declared once, in the catalogue's serviceStreams (the broker's ACLs come from it too).
   publishes: { events: [...streams.publishes], lockKey: 0x0b111 },
-  consumes: ({ ledger }) => ({ groupId: streams.consumes.group, topics: [...streams.consumes.topics], handlers: billingHandlers(ledger, 'billing-service') }),
+  consumes: ({ ledger }) => ({ groupId: streams.consumes.group, topics: [...streams.consumes.topics], handlers: billingHandlers(ledger) }),
   // GET …/transactions?orderId= with Prefer: wait.
   preferWait: { channel: paymentDecidedChannel },
   app: buildApp,

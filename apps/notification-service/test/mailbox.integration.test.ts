@@ -5,6 +5,7 @@ import type { OrderPaid, OrderPaymentFailed, UserCreated } from '@eventflow/even
 import { createTokenVerifier, type HttpServer } from '@eventflow/http';
 import { PoisonMessageError, RetryableError, createLogger } from '@eventflow/platform';
 import { NotificationListener } from '@eventflow/platform/db';
+import { eventContextOf } from '@eventflow/messaging';
 import { createTestTokens, eventMetadata, scratchDatabase, waitFor } from '@eventflow/testing';
 import { buildApp } from '../src/app.js';
 import { Mailbox, orderMessageChannel } from '../src/application/mailbox.js';
@@ -105,7 +106,7 @@ describe('mailbox on PostgreSQL', () => {
     // A replay (or a buggy producer) publishes the same user again under a new event id, so the inbox lets it through.
     const replayed: UserCreated = { ...original, metadata: metadata('UserCreated'), email: 'second@example.com', name: 'Second' };
     for (const event of [original, replayed]) {
-      await db.$transaction((tx) => handlers.UserCreated!(event, { tx, metadata: event.metadata, headers: {}, logger, attempt: 1 }));
+      await db.$transaction((tx) => handlers.UserCreated!(event, { tx, metadata: event.metadata, headers: {}, logger, attempt: 1, eventContext: eventContextOf(event.metadata, 'notification-service') }));
     }
     expect(await db.recipient.findMany({ where: { userId } })).toEqual([expect.objectContaining({ email: 'first@example.com', name: 'First' })]);
     const order = paid(userId);
@@ -120,11 +121,11 @@ describe('mailbox on PostgreSQL', () => {
     const logger = createLogger('notification-test', 'silent');
     const bad: OrderPaid = { ...paid(randomUUID()), orderId: 'not-a-uuid', price: 0 };
     await expect(
-      db.$transaction((tx) => handlers.OrderPaid!(bad, { tx, metadata: bad.metadata, headers: {}, logger, attempt: 1 })),
+      db.$transaction((tx) => handlers.OrderPaid!(bad, { tx, metadata: bad.metadata, headers: {}, logger, attempt: 1, eventContext: eventContextOf(bad.metadata, 'notification-service') })),
     ).rejects.toThrow(/invalid OrderPaid: orderId is not a UUID: "not-a-uuid"; price must be an integer/);
     const user: UserCreated = { metadata: metadata('UserCreated'), userId: 'u-1', email: 'x@example.com', name: 'X', createdAt: Date.now() };
     await expect(
-      db.$transaction((tx) => handlers.UserCreated!(user, { tx, metadata: user.metadata, headers: {}, logger, attempt: 1 })),
+      db.$transaction((tx) => handlers.UserCreated!(user, { tx, metadata: user.metadata, headers: {}, logger, attempt: 1, eventContext: eventContextOf(user.metadata, 'notification-service') })),
     ).rejects.toBeInstanceOf(PoisonMessageError);
   });
 

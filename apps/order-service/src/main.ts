@@ -17,7 +17,7 @@ await runService({
   // A placed order is published at once instead of at the next poll.
   // What it publishes and consumes is declared once, in the catalogue's serviceStreams (the broker's ACLs come from it too).
   publishes: { events: [...streams.publishes], lockKey: 0x0de5, fromHttp: true },
-  consumes: ({ orders }) => ({ groupId: streams.consumes.group, topics: [...streams.consumes.topics], handlers: orderHandlers(orders, 'order-service') }),
+  consumes: ({ orders }) => ({ groupId: streams.consumes.group, topics: [...streams.consumes.topics], handlers: orderHandlers(orders) }),
   // GET /orders/{id} with Prefer: wait.
   preferWait: { channel: orderSettledChannel },
   // Past a backlog in the order flow, new orders are refused at once instead of queueing without bound.

@@ -1,4 +1,4 @@
-import type { EventHandlers, HandlerContext } from '@eventflow/messaging';
+import type { EventHandlers } from '@eventflow/messaging';
 import type { Orders } from '../application/orders.js';
 import { rejectInvalid } from '@eventflow/platform';
 import { paymentOutcomeProblems } from '../domain/order.js';
@@ -6,21 +6,17 @@ import type { EventTx } from '../persistence/prisma.js';
 
 export const orderConsumerGroup = 'order-service';
 
-export function orderHandlers(orders: Orders, producer: string): EventHandlers<EventTx> {
-  const contextOf = ({ metadata }: HandlerContext<EventTx>) => ({
-    producer,
-    correlationId: metadata.correlationId,
-    causationId: metadata.eventId,
-  });
+/** What order-service does with the events it consumes; each runs inside the inbox transaction. */
+export function orderHandlers(orders: Orders): EventHandlers<EventTx> {
   return {
     PaymentSucceeded: async (event, ctx) => {
       rejectInvalid('PaymentSucceeded', paymentOutcomeProblems(event));
-      const status = await orders.settle(ctx.tx, event, { kind: 'succeeded' }, contextOf(ctx));
+      const status = await orders.settle(ctx.tx, event, { kind: 'succeeded' }, ctx.eventContext);
       ctx.logger.info({ orderId: event.orderId, status }, 'order settled');
     },
     PaymentFailed: async (event, ctx) => {
       rejectInvalid('PaymentFailed', paymentOutcomeProblems(event));
-      const status = await orders.settle(ctx.tx, event, { kind: 'failed', reason: event.reason }, contextOf(ctx));
+      const status = await orders.settle(ctx.tx, event, { kind: 'failed', reason: event.reason }, ctx.eventContext);
       ctx.logger.info({ orderId: event.orderId, status }, 'order settled');
     },
   };
