@@ -264,9 +264,13 @@ check('NetworkPolicies: default deny, ingress controller -> services -> Kafka, r
   const services = ['user-service', 'billing-service', 'order-service', 'notification-service'];
   const forServices = policies.filter((p) => namesOf(p.spec.podSelector) !== 'all' && (namesOf(p.spec.podSelector) as string[]).some((n) => services.includes(n)));
   const egressTo = new Set(forServices.flatMap((p) => (p.spec.egress ?? []).flatMap((r) => (r.to ?? []).flatMap((peer) => (peer.podSelector ? namesOf(peer.podSelector) : ['<outside>'])))));
-  const allowed = new Set(['kafka', 'registry', 'registry-reader', 'postgresql']);
+  // The read-only registry: only the provisioning Job may reach the writable one.
+  const allowed = new Set(['kafka', 'registry-reader', 'postgresql']);
   for (const target of egressTo) assert(target !== 'all' && allowed.has(target as string), `the services may open connections to ${target}`);
-  assert(['kafka', 'postgresql'].every((t) => egressTo.has(t)) && (egressTo.has('registry') || egressTo.has('registry-reader')), `the services cannot reach ${[...allowed].filter((t) => !egressTo.has(t)).join(', ')}`);
+  assert([...allowed].every((t) => egressTo.has(t)), `the services cannot reach ${[...allowed].filter((t) => !egressTo.has(t)).join(', ')}`);
+  const writable = policies.find((p) => JSON.stringify(namesOf(p.spec.podSelector)) === '["registry"]');
+  const writers = (writable?.spec.ingress ?? []).flatMap((r) => (r.from ?? []).flatMap((peer) => namesOf(peer.podSelector)));
+  assert(writers.length > 0 && writers.every((w) => ['provision', 'events-console'].includes(w as string)), `the writable registry accepts ${writers.join(', ')}`);
   for (const p of forServices)
     for (const rule of p.spec.ingress ?? [])
       for (const peer of rule.from ?? []) assert(peer.namespaceSelector !== undefined && peer.podSelector !== undefined, `${p.metadata.name}: services accept connections from ${JSON.stringify(peer)}`);

@@ -57,10 +57,10 @@ describe('least-privilege database roles', () => {
       expect(rows[0]?.me).not.toBe(migrator);
     });
 
-    it(`${spec.name}: the runtime role may not connect to another service's database or the registry's`, async () => {
+    it(`${spec.name}: the runtime role may not connect to another service's database, the registry's or the maintenance database`, async () => {
       const own = stack[spec.databaseUrlVar] ?? '';
       const others = services.filter((s) => s !== spec).map((s) => new URL(stack[s.databaseUrlVar] ?? '').pathname.slice(1));
-      for (const database of [...others, 'registry']) {
+      for (const database of [...others, 'registry', 'postgres']) {
         await expect(connect(withDatabase(own, database)), database).rejects.toThrow(/permission denied for database/);
       }
     });
