@@ -49,7 +49,8 @@ await build({
           if (resolved.importer.includes('/node_modules/')) return undefined;
           const fromImporter = packageDirFrom(resolved.resolveDir, resolved.path);
           const fromService = packageDirFrom(process.cwd(), resolved.path);
-          return fromImporter && fromService && fromImporter !== fromService ? undefined : { path: resolved.path, external: true };
+          // Also when the service cannot resolve it at all (installed only under the library).
+          return fromImporter && fromImporter !== fromService ? undefined : { path: resolved.path, external: true };
         });
       },
     },
