@@ -30,7 +30,8 @@ if (problems.length > 0) {
 const startedAt = Date.now();
 let system;
 try {
-  system = await startSystem();
+  // --no-generate: the code is generated already (npm test's static step).
+  system = await startSystem({ generate: !process.argv.includes('--no-generate') });
 } catch (error) {
   console.error(`\nnpm start failed: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
@@ -51,15 +52,27 @@ ${services.map((s) => `  ${s.name.padEnd(20)} http://127.0.0.1:${s.port}   docs:
 `);
 
 let stopping = false;
-const stop = async () => {
+const stop = async (signal: NodeJS.Signals) => {
   if (stopping) return;
   stopping = true;
-  console.log('\nstopping…');
-  await system.stop();
-  if (!stackWasRunning && !keepInfra) execFileSync('bash', ['scripts/stack/stack', 'down'], { cwd: repoRoot, stdio: 'inherit' });
-  process.exit(0);
+  console.log(`\n${signal}: stopping…`);
+  let failed = false;
+  try {
+    await system.stop();
+  } catch (error) {
+    failed = true;
+    console.error(`stopping the services failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  try {
+    if (!stackWasRunning && !keepInfra) execFileSync('bash', ['scripts/stack/stack', 'down'], { cwd: repoRoot, stdio: 'inherit' });
+  } catch {
+    failed = true;
+  }
+  process.exit(failed ? 1 : 0);
 };
-process.on('SIGINT', () => void stop());
-process.on('SIGTERM', () => void stop());
+// Ctrl-C (SIGINT), a process manager or `kill` (SIGTERM) and a closed terminal (SIGHUP) all stop
+// what this command started. SIGTERM reaches this process because package.json's script execs it:
+// npm forwards the signal to its child, and a shell in between would not pass it on.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stop(signal));
 // Keep the process alive until Ctrl-C; the services run as their own processes.
 setInterval(() => {}, 60_000);

@@ -7,7 +7,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot, stackUp, startSystem } from '@eventflow/system-harness';
+import { prepareInfrastructure, repoRoot, stackUp, testKafkaNamespace } from '@eventflow/system-harness';
+import { launchNpmStart, stopNpmStartWithSigterm, type NpmStart } from './npm-start.js';
 
 interface StepResult {
   name: string;
@@ -17,6 +18,9 @@ interface StepResult {
 }
 
 const results: StepResult[] = [];
+// Every system this run starts (system tests, newman, fuzz, bench, chaos) runs under the test
+// namespace: what it publishes never mixes with the topics and subjects `npm start` uses.
+process.env['KAFKA_NAMESPACE'] ??= testKafkaNamespace;
 const env = { ...process.env, NX_DAEMON: 'false', NX_TUI: 'false', FORCE_COLOR: process.env['FORCE_COLOR'] ?? '0' };
 
 function sh(command: string, args: string[]): boolean {
@@ -65,8 +69,9 @@ if (wanted('static')) {
 const stackWasUp = spawnSync('bash', ['scripts/stack/stack', 'status'], { cwd: repoRoot, stdio: 'ignore' }).status === 0;
 
 if (wanted('tests')) {
-  await step('infrastructure up (Kafka, schema registry, PostgreSQL)', () => {
-    stackUp();
+  await step('infrastructure up (Kafka, schema registry, PostgreSQL)', async () => {
+    // Migrations, and the test namespace's topics and subjects, before any test publishes in it.
+    await prepareInfrastructure(stackUp());
     return true;
   });
   // Never replayed from Nx's cache (which lives in ~/.nx, outside the clone): the integration and
@@ -77,21 +82,48 @@ if (wanted('tests')) {
 }
 
 let newmanCounts = { passed: 0, failed: 0 };
-if (wanted('newman')) {
-  await step('Postman collection with newman against npm start\'s system', async () => {
-    const system = await startSystem({ generate: false });
-    try {
-      const report = join(repoRoot, '.stack', 'newman-report.json');
-      const ok = await shAsync('npx', ['tsx', 'scripts/newman.ts', '--env-var', `baseUrl=${system.baseUrl}`, '--reporters', 'cli,json', '--reporter-json-export', report]);
-      if (existsSync(report)) {
-        const stats = JSON.parse(readFileSync(report, 'utf8')).run.stats.assertions as { total: number; failed: number };
-        newmanCounts = { passed: stats.total - stats.failed, failed: stats.failed };
-      }
-      return ok;
-    } finally {
-      await system.stop();
-    }
+if (wanted('newman') || wanted('fuzz') || wanted('start')) {
+  // The system as `npm start` runs it, in its own process; the API steps use it while it runs, and
+  // it is stopped at the end with SIGTERM to the npm process, as a process manager stops it.
+  let started: NpmStart | undefined;
+  await step('npm start (services and gateway up)', async () => {
+    started = await launchNpmStart(env);
+    return true;
   });
+  if (started) {
+    const system = started;
+    if (wanted('newman')) {
+      await step('Postman collection with newman against npm start\'s system', async () => {
+        const report = join(repoRoot, '.stack', 'newman-report.json');
+        rmSync(report, { force: true });
+        const ok = await shAsync('npx', ['tsx', 'scripts/newman.ts', '--env-var', `baseUrl=${system.baseUrl}`, '--reporters', 'cli,json', '--reporter-json-export', report]);
+        if (existsSync(report)) {
+          const stats = JSON.parse(readFileSync(report, 'utf8')).run.stats.assertions as { total: number; failed: number };
+          newmanCounts = { passed: stats.total - stats.failed, failed: stats.failed };
+        }
+        return ok;
+      });
+    }
+    if (wanted('fuzz')) {
+      // Every operation of docs/api/*.openapi.json with schemathesis, bounded (scripts/fuzz/fuzz.ts).
+      const summary = join(repoRoot, '.stack', 'fuzz', 'summary.json');
+      rmSync(summary, { force: true });
+      await step(
+        'fuzz every OpenAPI operation with schemathesis against npm start\'s system',
+        () => shAsync('npx', ['tsx', 'scripts/fuzz/fuzz.ts', '--base-url', system.baseUrl]),
+        () => {
+          if (!existsSync(summary)) return 'no figures';
+          const figures = JSON.parse(readFileSync(summary, 'utf8')) as { operations: number; requests: number; failures: number };
+          return `${figures.operations} operations, ${figures.requests} requests, ${figures.failures} failures`;
+        },
+      );
+    }
+    await step('SIGTERM to npm start stops its services and gateway', async () => {
+      const problems = await stopNpmStartWithSigterm(system);
+      for (const problem of problems) console.error(problem);
+      return problems.length === 0;
+    });
+  }
 }
 
 if (wanted('bench')) {
@@ -133,7 +165,7 @@ for (const dir of ['apps', 'libs']) {
 }
 
 console.log('\n━━ summary');
-for (const r of results) console.log(`${r.ok ? 'ok  ' : 'FAIL'}  ${r.name} (${r.seconds.toFixed(1)} s)`);
+for (const r of results) console.log(`${r.ok ? 'ok  ' : 'FAIL'}  ${r.name} (${r.seconds.toFixed(1)} s)${r.note ? `: ${r.note}` : ''}`);
 const failedSteps = results.filter((r) => !r.ok).length;
 console.log(`steps: ${results.length - failedSteps} passed, ${failedSteps} failed`);
 // Vitest tests plus newman assertions, as the last line.
