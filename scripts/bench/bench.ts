@@ -32,7 +32,7 @@ import {
   waitUntilReady,
   type RunningService,
 } from '@eventflow/system-harness';
-import { kafkaConnection } from '@eventflow/events';
+import { kafkaConnection, namespaced } from '@eventflow/events';
 import { runHttpFloor, runPgbench } from './anchors.js';
 import { BenchDatabases } from './database.js';
 import { closedLoop, openLoop, percentile, sortedNumbers, type BenchUser, type LoadResult } from './load.js';
@@ -269,7 +269,8 @@ async function consumerLag(): Promise<Record<string, number>> {
   const ends = new Map<string, Map<number, number>>();
   for (const group of ['billing-service', 'order-service', 'notification-service']) {
     let total = 0;
-    for (const { topic, partitions } of await admin.fetchOffsets({ groupId: group })) {
+    // The system runs in this process's Kafka namespace (`test.` under npm test).
+    for (const { topic, partitions } of await admin.fetchOffsets({ groupId: namespaced(group) })) {
       if (topic.endsWith('.dlq')) continue;
       if (!ends.has(topic)) ends.set(topic, new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, Number(o.high)])));
       for (const { partition, offset } of partitions) total += Math.max(0, (ends.get(topic)?.get(partition) ?? 0) - Math.max(0, Number(offset)));
