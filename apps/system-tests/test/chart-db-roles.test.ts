@@ -8,6 +8,7 @@ import { repoRoot, stackEnv } from '@eventflow/system-harness';
 
 // The chart's db-roles SQL (what its Job runs on install and upgrade) on the local PostgreSQL,
 // under role and database names of this test's own, so the real ones are not touched.
+// On a cold machine the first call builds helm (install-helm.sh: 2-3 minutes), hence the long timeout.
 const adminUrl = new URL(stackEnv()['PG_ADMIN_URL'] ?? 'postgres://eventflow:eventflow@127.0.0.1:5432/postgres');
 const tag = `chk${randomUUID().replaceAll('-', '').slice(0, 8)}`;
 const components = ['user', 'billing', 'order', 'notification'] as const;
@@ -81,7 +82,7 @@ afterAll(async () => {
 });
 
 describe("the chart's db-roles SQL on a real PostgreSQL", () => {
-  it('is idempotent, and gives each service a migration role that owns its tables and a runtime role with rows only', { timeout: 300_000 }, async () => {
+  it('is idempotent, and gives each service a migration role that owns its tables and a runtime role with rows only', { timeout: 600_000 }, async () => {
     const sql = rolesSql();
     runAsJob(sql);
     runAsJob(sql); // every upgrade runs it again
