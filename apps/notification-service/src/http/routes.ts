@@ -1,7 +1,6 @@
 import { Type } from 'typebox';
 import type { HttpServer, PreferWait, TokenVerifier } from '@eventflow/http';
 import {
-  HttpProblem,
   authenticatedRoutes,
   callerOf,
   paginationQuery,
@@ -11,6 +10,7 @@ import {
   readPreferringWait,
 } from '@eventflow/http';
 import type { Mailbox } from '../application/mailbox.js';
+import { directRecipient } from '../domain/emails.js';
 
 const Message = Type.Object(
   {
@@ -82,10 +82,7 @@ export function notificationRoutes(app: HttpServer, mailbox: Mailbox, verify: To
       },
       async (request, reply) => {
         const caller = callerOf(request);
-        const to = request.body.to?.toLowerCase() ?? caller.email;
-        if (to !== caller.email.toLowerCase()) {
-          throw new HttpProblem(403, 'forbidden-recipient', 'Forbidden recipient', 'You can only send messages to your own address.');
-        }
+        const to = directRecipient(caller.email, request.body.to);
         const message = await mailbox.sendDirect(caller.id, to, { subject: request.body.subject, body: request.body.body });
         return reply.code(201).send(message);
       },

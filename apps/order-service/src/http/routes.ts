@@ -1,7 +1,6 @@
 import { Type } from 'typebox';
 import type { HttpServer, PreferWait, TokenVerifier } from '@eventflow/http';
 import {
-  HttpProblem,
   authenticatedRoutes,
   amountSchema,
   callerOf,
@@ -13,6 +12,7 @@ import {
   readPreferringWait,
 } from '@eventflow/http';
 import type { Orders } from '../application/orders.js';
+import { OrderNotFoundError } from '../domain/order.js';
 
 const Order = Type.Object(
   {
@@ -76,7 +76,7 @@ export function orderRoutes(app: HttpServer, orders: Orders, verify: TokenVerifi
         const { orderId } = request.params;
         const read = () => orders.get(callerOf(request).id, orderId);
         const order = await readPreferringWait(request, reply, wait, orderId, read, (o) => o === null || o.status !== 'PENDING_PAYMENT');
-        if (!order) throw HttpProblem.notFound(`No order ${orderId}.`);
+        if (!order) throw new OrderNotFoundError(orderId);
         return order;
       },
     );
