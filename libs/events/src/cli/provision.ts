@@ -100,14 +100,17 @@ export async function provisioningDone(env: Record<string, string | undefined> =
   return new EventCodec(url).resolveAll(eventTypes);
 }
 
-if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop() ?? '') && process.argv.includes('--check')) {
+// Run as a command only when the entry point is this file (provision.ts, or the built provision.js):
+// a service's bundle inlines this module too, and its import.meta.url is then the bundle's own.
+const runAsCommand = /(^|\/)provision\.(ts|js|mjs)$/.test(process.argv[1] ?? '') && import.meta.url.endsWith(process.argv[1]?.split('/').pop() ?? '');
+if (runAsCommand && process.argv.includes('--check')) {
   provisioningDone()
     .then((ids) => console.log(`provisioned: ${Object.keys(ids).length} schemas registered`))
     .catch((error: unknown) => {
       console.error(`not provisioned yet: ${error instanceof Error ? error.message : String(error)}`);
       process.exit(1);
     });
-} else if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop() ?? '')) {
+} else if (runAsCommand) {
   provision()
     .then((report) => {
       console.log(JSON.stringify(report, null, 2));
