@@ -99,7 +99,8 @@ export const defaultMix: Mix = { depositChance: 0.2, withdrawalChance: 0.1, pric
 export async function perform(client: Client, user: ChaosUser, kind: OperationKind, amount: number, variant: Variant, random: Random): Promise<Operation> {
   const path = kind === 'order' ? '/orders' : `/billing/accounts/me/${kind === 'deposit' ? 'deposits' : 'withdrawals'}`;
   const body = kind === 'order' ? { price: amount } : { amount };
-  const key = variant === 'plain' ? undefined : `chaos-${randomUUID()}`;
+  // A withdrawal must carry a key (428 without); a plain one sends it once, like any client.
+  const key = variant === 'plain' && kind !== 'withdrawal' ? undefined : `chaos-${randomUUID()}`;
   const operation: Operation = { kind, variant, userId: user.id, amount, ...(key ? { key } : {}), attempts: [] };
   const send = (timeoutMs?: number) =>
     client.call('POST', path, { token: user.token, body, ...(key ? { key } : {}), ...(timeoutMs ? { timeoutMs } : {}) }).then(({ body: _body, ...attempt }) => attempt);

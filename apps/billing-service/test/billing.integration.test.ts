@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrderPlaced, UserCreated } from '@eventflow/events';
-import { createTokenVerifier, type HttpServer } from '@eventflow/http';
+import { createTokenVerifier, requestFingerprint, type HttpServer } from '@eventflow/http';
 import { RetryableError, createLogger } from '@eventflow/platform';
 import { NotificationListener } from '@eventflow/platform/db';
 import { createTestTokens, eventMetadata, scratchDatabase } from '@eventflow/testing';
@@ -76,8 +76,9 @@ describe('ledger on PostgreSQL', () => {
 
   it('answers a repeated Idempotency-Key with the first result instead of moving money twice', async () => {
     const userId = await openAccount();
-    const first = await ledger.deposit(userId, 500, 'key-1');
-    const second = await ledger.deposit(userId, 500, 'key-1');
+    const key = { key: 'key-1', fingerprint: 'deposit 500' };
+    const first = await ledger.deposit(userId, 500, key);
+    const second = await ledger.deposit(userId, 500, key);
     expect(second).toEqual({ transaction: first.transaction, replayed: true });
     expect((await ledger.getAccount(userId))?.balance).toBe(500);
   });
@@ -113,11 +114,17 @@ describe('ledger on PostgreSQL', () => {
 });
 
 describe('billing HTTP API', () => {
-  const inject = async (method: 'GET' | 'POST', url: string, options: { token?: string; payload?: unknown } = {}) =>
+  const inject = async (method: 'GET' | 'POST', url: string, options: { token?: string; payload?: unknown; headers?: Record<string, string> } = {}) =>
     app.inject({
       method,
       url,
-      headers: options.token ? { authorization: `Bearer ${options.token}`, 'content-type': 'application/json' } : { 'content-type': 'application/json' },
+      headers: {
+        'content-type': 'application/json',
+        ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+        // Withdrawals require a key (428 without); a fresh one unless the test gives its own.
+        ...(url.endsWith('/withdrawals') ? { 'idempotency-key': randomUUID() } : {}),
+        ...options.headers,
+      },
       ...(options.payload === undefined ? {} : { payload: typeof options.payload === 'string' ? options.payload : JSON.stringify(options.payload) }),
     });
 
@@ -173,6 +180,139 @@ describe('billing HTTP API', () => {
     const response = await inject('GET', '/billing/nothing-here');
     expect(response.statusCode).toBe(404);
     expect(response.headers['content-type']).toContain('application/problem+json');
+  });
+
+  describe('Idempotency-Key bound to its request', () => {
+    const account = async (balance = 0) => {
+      const userId = await openAccount(balance);
+      return { userId, token: await tokens.tokenFor({ id: userId, email: `${userId}@example.com` }) };
+    };
+
+    it('answers a repeat of the same request with the first result (200) and moves the money once', async () => {
+      const { userId, token } = await account();
+      const headers = { 'idempotency-key': randomUUID() };
+      const first = await inject('POST', '/billing/accounts/me/deposits', { token, payload: { amount: 300 }, headers });
+      // Another spelling of the same request: the caller's id instead of `me`, the same body.
+      const again = await inject('POST', `/billing/accounts/${userId}/deposits`, { token, payload: { amount: 300 }, headers });
+      expect(first.statusCode).toBe(201);
+      expect(again.statusCode).toBe(200);
+      expect(again.json()).toEqual(first.json());
+      expect((await ledger.getAccount(userId))?.balance).toBe(300);
+      // What is stored is the fingerprint the migration computes for older keys in SQL.
+      const stored = await db.idempotencyKey.findUnique({ where: { userId_key: { userId, key: headers['idempotency-key'] } } });
+      expect(stored).toMatchObject({
+        fingerprint: requestFingerprint({ method: 'POST', route: '/billing/accounts/:userId/deposits', userId, body: { amount: 300 } }),
+        resourceId: first.json<{ id: string }>().id,
+      });
+    });
+
+    it('answers the same key with a different request with 422 problem+json, and acts on neither', async () => {
+      const { userId, token } = await account(1_000);
+      const key = randomUUID();
+      const headers = { 'idempotency-key': key };
+      expect((await inject('POST', '/billing/accounts/me/withdrawals', { token, payload: { amount: 100 }, headers })).statusCode).toBe(201);
+      for (const [url, amount] of [
+        ['/billing/accounts/me/withdrawals', 999], // another amount
+        ['/billing/accounts/me/deposits', 100], // another operation
+      ] as const) {
+        const reused = await inject('POST', url, { token, payload: { amount }, headers });
+        expect(reused.statusCode).toBe(422);
+        expect(reused.headers['content-type']).toContain('application/problem+json');
+        expect(reused.json()).toMatchObject({ status: 422, title: 'Idempotency-Key reused', type: 'https://arch.homework/problems/idempotency-key-reused' });
+      }
+      expect((await ledger.getAccount(userId))?.balance).toBe(900);
+      // Keys are per user: another user's key of the same spelling is another key.
+      const other = await account(1_000);
+      expect((await inject('POST', '/billing/accounts/me/withdrawals', { token: other.token, payload: { amount: 999 }, headers })).statusCode).toBe(201);
+      // Mismatches are audit events, counted in /metrics.
+      const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+      expect(metrics).toMatch(/eventflow_audit_events_total\{[^}]*event="idempotency_mismatch"[^}]*\} [1-9]/);
+    });
+
+    it('requires a key on withdrawals: 428 problem+json without one; deposits go without', async () => {
+      const { userId, token } = await account(1_000);
+      const response = await app.inject({
+        method: 'POST',
+        url: '/billing/accounts/me/withdrawals',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        payload: JSON.stringify({ amount: 100 }),
+      });
+      expect(response.statusCode).toBe(428);
+      expect(response.headers['content-type']).toContain('application/problem+json');
+      expect(response.json()).toMatchObject({ status: 428, title: 'Idempotency-Key required' });
+      expect((await inject('POST', '/billing/accounts/me/deposits', { token, payload: { amount: 1 } })).statusCode).toBe(201);
+      expect((await ledger.getAccount(userId))?.balance).toBe(1_001);
+      // Anonymous: still 401 first, nothing about keys.
+      expect((await app.inject({ method: 'POST', url: '/billing/accounts/me/withdrawals', payload: { amount: 1 } })).statusCode).toBe(401);
+    });
+
+    it('gives 25 concurrent requests with one key one effect; every answer is that effect', async () => {
+      const { userId, token } = await account(1_000);
+      const headers = { 'idempotency-key': randomUUID() };
+      const answers = await Promise.all(
+        Array.from({ length: 25 }, () => inject('POST', '/billing/accounts/me/withdrawals', { token, payload: { amount: 400 }, headers })),
+      );
+      expect(answers.filter((a) => a.statusCode === 201)).toHaveLength(1);
+      expect(answers.filter((a) => a.statusCode === 200)).toHaveLength(24);
+      expect(new Set(answers.map((a) => a.json<{ id: string }>().id)).size).toBe(1);
+      expect((await ledger.getAccount(userId))?.balance).toBe(600);
+      expect((await ledger.listTransactions(userId, 100)).filter((t) => t.kind === 'WITHDRAWAL')).toHaveLength(1);
+    });
+
+    it('leaves the key of a refused request free, so the client can retry it once the cause is gone', async () => {
+      const { userId, token } = await account(100);
+      const headers = { 'idempotency-key': randomUUID() };
+      expect((await inject('POST', '/billing/accounts/me/withdrawals', { token, payload: { amount: 150 }, headers })).statusCode).toBe(409);
+      expect((await inject('POST', '/billing/accounts/me/deposits', { token, payload: { amount: 50 } })).statusCode).toBe(201);
+      expect((await inject('POST', '/billing/accounts/me/withdrawals', { token, payload: { amount: 150 }, headers })).statusCode).toBe(201);
+      expect((await ledger.getAccount(userId))?.balance).toBe(0);
+    });
+
+    it('forgets keys after the retention (24 h): an old key acts anew, and pruning deletes it', async () => {
+      const { userId, token } = await account();
+      const key = randomUUID();
+      const headers = { 'idempotency-key': key };
+      expect((await inject('POST', '/billing/accounts/me/deposits', { token, payload: { amount: 10 }, headers })).statusCode).toBe(201);
+      await db.$executeRaw`UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE user_id = ${userId}::uuid AND key = ${key}`;
+      // Expired: the same key with another body is a new request, not a 422.
+      expect((await inject('POST', '/billing/accounts/me/deposits', { token, payload: { amount: 20 }, headers })).statusCode).toBe(201);
+      expect((await ledger.getAccount(userId))?.balance).toBe(30);
+      await db.$executeRaw`UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE user_id = ${userId}::uuid AND key = ${key}`;
+      expect(await ledger.pruneIdempotencyKeys()).toBeGreaterThanOrEqual(1);
+      expect(await db.idempotencyKey.count({ where: { userId } })).toBe(0);
+    });
+  });
+
+  describe('identifiers and text at the edge', () => {
+    it.each([
+      ['a URN', (id: string) => `urn:uuid:${id}`],
+      ['upper case', (id: string) => id.toUpperCase()],
+      ['braces', (id: string) => `{${id}}`],
+      ['no hyphens', (id: string) => id.replaceAll('-', '')],
+      ['hyphens every four digits', (id: string) => id.replaceAll('-', '').replace(/(.{4})(?!$)/g, '$1-')],
+      ['a trailing space', (id: string) => `${id}%20`],
+      ['not hex', (id: string) => `${id.slice(0, -1)}g`],
+    ])('answers an id spelled as %s with 400 problem+json, in the path and in the query', async (_label, spell) => {
+      const userId = await openAccount(100);
+      const token = await tokens.tokenFor({ id: userId, email: `${userId}@example.com` });
+      for (const url of [`/billing/accounts/${spell(userId)}`, `/billing/accounts/me/transactions?orderId=${spell(randomUUID())}`]) {
+        const response = await inject('GET', url, { token });
+        expect(response.statusCode, url).toBe(400);
+        expect(response.headers['content-type']).toContain('application/problem+json');
+      }
+      expect((await inject('GET', `/billing/accounts/${userId}`, { token })).statusCode).toBe(200);
+    });
+
+    it('keeps a client x-request-id only when it is a UUID', async () => {
+      const id = randomUUID();
+      const kept = await app.inject({ method: 'GET', url: '/billing/nothing-here', headers: { 'x-request-id': id } });
+      expect(kept.headers['x-request-id']).toBe(id);
+      for (const forged of ['abc', 'x'.repeat(500), `${id}\nINFO forged log line`.replace('\n', ' ')]) {
+        const replaced = await app.inject({ method: 'GET', url: '/billing/nothing-here', headers: { 'x-request-id': forged } });
+        expect(replaced.headers['x-request-id']).not.toBe(forged);
+        expect(replaced.headers['x-request-id']).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+      }
+    });
   });
 });
 

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PaymentFailed, PaymentSucceeded } from '@eventflow/events';
-import { createTokenVerifier, type HttpServer } from '@eventflow/http';
+import { createTokenVerifier, requestFingerprint, type HttpServer } from '@eventflow/http';
 import { PoisonMessageError, createLogger } from '@eventflow/platform';
 import { NotificationListener } from '@eventflow/platform/db';
 import { createTestTokens, eventMetadata, scratchDatabase } from '@eventflow/testing';
@@ -61,7 +61,8 @@ describe('orders on PostgreSQL', () => {
 
   it('returns the same order for a repeated Idempotency-Key, even when the requests race', async () => {
     const userId = randomUUID();
-    const results = await Promise.all(Array.from({ length: 5 }, () => orders.place(userId, 700, context, 'checkout-1')));
+    const key = { key: 'checkout-1', fingerprint: 'place 700' };
+    const results = await Promise.all(Array.from({ length: 5 }, () => orders.place(userId, 700, context, key)));
     expect(new Set(results.map((r) => r.order.id)).size).toBe(1);
     expect(results.filter((r) => !r.replayed)).toHaveLength(1);
     expect(await db.order.count({ where: { userId } })).toBe(1);
@@ -133,6 +134,63 @@ describe('orders HTTP API', () => {
     const auth = { authorization: `Bearer ${await tokens.tokenFor({ id: randomUUID(), email: 'o@example.com' })}` };
     expect((await app.inject({ method: 'GET', url: `/orders/${randomUUID()}`, headers: auth })).statusCode).toBe(404);
     expect((await app.inject({ method: 'GET', url: '/orders/123', headers: auth })).statusCode).toBe(400);
+  });
+
+  it('answers an existing order id in any spelling but the canonical one with 400, never 500', async () => {
+    const user = { id: randomUUID(), email: 'o@example.com' };
+    const auth = { authorization: `Bearer ${await tokens.tokenFor(user)}` };
+    const { order } = await orders.place(user.id, 100, context);
+    for (const spelling of [`urn:uuid:${order.id}`, order.id.toUpperCase(), `{${order.id}}`, order.id.replaceAll('-', '')]) {
+      const response = await app.inject({ method: 'GET', url: `/orders/${spelling}`, headers: auth });
+      expect(response.statusCode, spelling).toBe(400);
+      expect(response.headers['content-type']).toContain('application/problem+json');
+    }
+    expect((await app.inject({ method: 'GET', url: `/orders/${order.id}`, headers: auth })).statusCode).toBe(200);
+  });
+
+  describe('Idempotency-Key bound to its request', () => {
+    const caller = async () => {
+      const user = { id: randomUUID(), email: 'k@example.com' };
+      return { user, auth: { authorization: `Bearer ${await tokens.tokenFor(user)}` } };
+    };
+    const place = (headers: Record<string, string>, price: number) => app.inject({ method: 'POST', url: '/orders', headers, payload: { price } });
+
+    it('answers a repeat with the same order (200) and the same key with another price with 422 problem+json', async () => {
+      const { user, auth } = await caller();
+      const headers = { ...auth, 'idempotency-key': randomUUID() };
+      const first = await place(headers, 700);
+      const again = await place(headers, 700);
+      expect([first.statusCode, again.statusCode]).toEqual([201, 200]);
+      expect(again.json()).toEqual(first.json());
+      const reused = await place(headers, 701);
+      expect(reused.statusCode).toBe(422);
+      expect(reused.headers['content-type']).toContain('application/problem+json');
+      expect(reused.json()).toMatchObject({ status: 422, title: 'Idempotency-Key reused' });
+      expect(await db.order.count({ where: { userId: user.id } })).toBe(1);
+      expect(await outboxFor(first.json<{ id: string }>().id)).toHaveLength(1);
+      // What is stored is the fingerprint the migration computes for older keys in SQL.
+      const stored = await db.idempotencyKey.findUnique({ where: { userId_key: { userId: user.id, key: headers['idempotency-key'] } } });
+      expect(stored?.fingerprint).toBe(requestFingerprint({ method: 'POST', route: '/orders', userId: user.id, body: { price: 700 } }));
+    });
+
+    it('gives 20 concurrent requests with one key one order and one OrderPlaced; every answer is that order', async () => {
+      const { user, auth } = await caller();
+      const headers = { ...auth, 'idempotency-key': randomUUID() };
+      const answers = await Promise.all(Array.from({ length: 20 }, () => place(headers, 900)));
+      expect(answers.filter((a) => a.statusCode === 201)).toHaveLength(1);
+      expect(answers.filter((a) => a.statusCode === 200)).toHaveLength(19);
+      const ids = new Set(answers.map((a) => a.json<{ id: string }>().id));
+      expect(ids.size).toBe(1);
+      expect(await db.order.count({ where: { userId: user.id } })).toBe(1);
+      expect(await outboxFor([...ids][0] ?? '')).toHaveLength(1);
+    });
+
+    it('accepts orders without a key, each one a new order', async () => {
+      const { user, auth } = await caller();
+      expect((await place(auth, 100)).statusCode).toBe(201);
+      expect((await place(auth, 100)).statusCode).toBe(201);
+      expect(await db.order.count({ where: { userId: user.id } })).toBe(2);
+    });
   });
 });
 

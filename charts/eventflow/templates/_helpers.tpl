@@ -88,6 +88,7 @@ SCHEMA_REGISTRY_URL: {{ include "eventflow.registryUrl" $root | quote }}
 JWT_ISSUER: {{ $root.Values.auth.issuer | quote }}
 JWT_AUDIENCE: {{ $root.Values.auth.audience | quote }}
 HTTP_BODY_LIMIT_BYTES: {{ $root.Values.http.bodyLimitBytes | quote }}
+SWAGGER_UI_ENABLED: {{ $root.Values.http.swaggerUi | quote }}
 TRUSTED_PROXIES: {{ $root.Values.http.trustedProxies | quote }}
 RATE_LIMIT_USER_PER_MINUTE: {{ $root.Values.rateLimits.userPerMinute | quote }}
 SHUTDOWN_TIMEOUT_MS: {{ $root.Values.shutdownTimeoutMs | quote }}

@@ -4,5 +4,6 @@ export * from './server.js';
 export * from './schemas.js';
 export * from './metrics.js';
 export * from './prefer.js';
+export * from './idempotency.js';
 export * from './audit.js';
 export * from './rate-limit.js';

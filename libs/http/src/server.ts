@@ -12,6 +12,10 @@ import { keepConnectionToDrain } from './body-limit.js';
 import { exposeMetrics } from './metrics.js';
 import { openApiOptions } from './openapi.js';
 import { HttpProblem, problemContentType, problemSchema } from './problem.js';
+import { uuidPattern } from './schemas.js';
+
+/** A UUID in any case (request ids are opaque to us; only their shape is checked). */
+const requestIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 import { perUserLimiters, rateLimiter, registerRateLimiting } from './rate-limit.js';
 
 export type { HttpServer } from './http-server.js';
@@ -43,6 +47,8 @@ export interface HttpServerOptions {
   domainErrors?: (error: unknown) => HttpProblem | undefined;
   /** Who the client is behind proxies, and the rate limits every service shares (default: no proxy trusted, no per-user limit). */
   edge?: EdgeSettings;
+  /** Serve Swagger UI and the OpenAPI document under `<prefix>/docs` (SWAGGER_UI_ENABLED; default off). */
+  swaggerUi?: boolean;
 }
 
 export interface EdgeSettings {
@@ -60,6 +66,8 @@ export interface EdgeSettings {
 const ajvFor = (coerceTypes: boolean | 'array') => {
   const ajv = new Ajv({ coerceTypes, useDefaults: true, removeAdditional: false, allErrors: false, strict: false });
   addFormats.default(ajv);
+  // Only the canonical spelling (see uuidPattern): ajv-formats also admits `urn:uuid:…`.
+  ajv.addFormat('uuid', new RegExp(uuidPattern));
   return ajv;
 };
 
@@ -71,8 +79,13 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
   const app = Fastify({
     loggerInstance: options.logger,
     bodyLimit: options.bodyLimit,
-    requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
+    // A client's x-request-id is kept only when it is a UUID: anything else (a log-injection
+    // attempt, a 10 kB string) would be echoed into every log line and response; it is replaced.
+    requestIdHeader: false,
+    genReqId: (request) => {
+      const id = request.headers['x-request-id'];
+      return typeof id === 'string' && requestIdPattern.test(id) ? id : randomUUID();
+    },
     return503OnClosing: true,
     trustProxy: options.edge?.trustedProxies.length ? options.edge.trustedProxies : false,
     // One access-log line per request (below) instead of Fastify's two.
@@ -129,7 +142,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
 
   app.addSchema(problemSchema);
   await app.register(swagger, openApiOptions(options));
-  await app.register(swaggerUi, { routePrefix: `${options.prefix}/docs` });
+  if (options.swaggerUi) await app.register(swaggerUi, { routePrefix: `${options.prefix}/docs` });
 
   await registerRateLimiting(app, { exemptAddresses: options.edge?.rateLimitExemptAddresses ?? [] });
   const perUser = options.edge?.userRequestsPerMinute ?? 0;
@@ -193,6 +206,8 @@ function toProblem(error: FastifyError, request: FastifyRequest): HttpProblem {
       return HttpProblem.badRequest(`Malformed JSON: ${error.message}`);
   }
   if (error instanceof SyntaxError || error.statusCode === 400) return HttpProblem.badRequest(`Malformed request: ${error.message}`);
+  // A safety net behind the schemas' text rule (textSchema): PostgreSQL cannot store NUL in text.
+  if (sqlStateOf(error) === '22021') return HttpProblem.badRequest('Text must not contain NUL (U+0000) characters.');
   // The database pool had no connection for the transaction in time (Prisma P2028, pg's pool
   // timeout): the service is saturated, which is a fast 503 the client may retry, not a 500.
   if (isPoolExhausted(error)) return HttpProblem.overloaded('No database connection was free in time; try again shortly.', 1);
@@ -200,6 +215,14 @@ function toProblem(error: FastifyError, request: FastifyRequest): HttpProblem {
     return new HttpProblem(error.statusCode, 'client-error', 'Client error', error.message);
   }
   return new HttpProblem(500, 'internal-error', 'Internal server error', 'The request could not be processed; it is logged with its request id.');
+}
+
+/** The PostgreSQL SQLSTATE behind an error, from pg itself or wrapped by Prisma's driver adapter. */
+function sqlStateOf(error: unknown): string | undefined {
+  const { code, meta } = error as { code?: unknown; meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } } };
+  const original = meta?.driverAdapterError?.cause?.originalCode;
+  if (typeof original === 'string') return original;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
 }
 
 function isPoolExhausted(error: unknown): boolean {

@@ -19,6 +19,7 @@ beforeAll(async () => {
     logger: createLogger('http-test', 'silent'),
     bodyLimit: 1_024,
     prefix: '/things',
+    swaggerUi: true,
     domainErrors: (error) => (error instanceof OutOfStockError ? HttpProblem.conflict('out-of-stock', 'Out of stock', error.message) : undefined),
     readiness: [
       {
@@ -147,6 +148,18 @@ describe('HTTP conventions', () => {
     const response = await app.inject({ method: 'GET', url: '/things/docs/json' });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toMatchObject({ openapi: '3.1.0', info: { title: 'test' } });
+  });
+
+  it('serves no Swagger UI unless switched on (SWAGGER_UI_ENABLED), and still has its OpenAPI document for the generator', async () => {
+    const plain = await createHttpServer({ service: 'plain', version: '1.0.0', description: 'x', logger: createLogger('http-test', 'silent'), bodyLimit: 1_024, prefix: '/plain', readiness: [] });
+    try {
+      await plain.ready();
+      expect((await plain.inject({ method: 'GET', url: '/plain/docs' })).statusCode).toBe(404);
+      expect((await plain.inject({ method: 'GET', url: '/plain/docs/json' })).statusCode).toBe(404);
+      expect(plain.swagger()).toMatchObject({ openapi: '3.1.0' });
+    } finally {
+      await plain.close();
+    }
   });
 
   it('answers overload with 503 problem+json and Retry-After, and a saturated pool the same way, not with 500', async () => {

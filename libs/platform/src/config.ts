@@ -49,6 +49,10 @@ export const commonConfigSchema = {
   JWT_ISSUER: Type.String({ default: 'eventflow-user-service' }),
   JWT_AUDIENCE: Type.String({ default: 'eventflow' }),
   HTTP_BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 10_485_760, default: 16_384 }),
+  SWAGGER_UI_ENABLED: Type.Boolean({
+    default: false,
+    description: 'Serve Swagger UI and the OpenAPI document under <prefix>/docs (on for npm start; off in a release, where docs/api holds the documents)',
+  }),
   OUTBOX_POLL_INTERVAL_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 200 }),
   OUTBOX_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 1_000, default: 100 }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120_000, default: 15_000 }),

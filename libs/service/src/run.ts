@@ -12,6 +12,7 @@ export const tokenVerifierFor = (config: ServiceConfig): Promise<TokenVerifier> 
 
 /** The shared createHttpServer settings, from the config (none yet beyond the body limit, which AppDeps carries). */
 export const httpSettingsFor = (config: ServiceConfig): HttpSettings => ({
+  swaggerUi: config.SWAGGER_UI_ENABLED,
   edge: {
     trustedProxies: splitList(config.TRUSTED_PROXIES),
     rateLimitExemptAddresses: splitList(config.RATE_LIMIT_EXEMPT_ADDRESSES),

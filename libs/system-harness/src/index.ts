@@ -102,6 +102,8 @@ export function serviceEnv(spec: ServiceSpec, stack: Record<string, string>, key
     JWT_ISSUER: 'eventflow-user-service',
     JWT_AUDIENCE: 'eventflow',
     HTTP_BODY_LIMIT_BYTES: '16384',
+    // Swagger UI under <gateway>/<prefix>/docs for whoever runs the system locally (off in the chart).
+    SWAGGER_UI_ENABLED: 'true',
     // The local gateway is the proxy in front of the services; tools on this machine that call
     // without X-Forwarded-For (tests, bench, newman) are not rate limited, clients named by it are.
     TRUSTED_PROXIES: '127.0.0.1,::1',

@@ -1,4 +1,5 @@
 import type { OrderPlaced, UserCreated } from '@eventflow/events';
+import { claimIdempotencyKey, pruneIdempotencyKeys, recordIdempotentResult, type IdempotencyKey } from '@eventflow/http';
 import type { EventContext } from '@eventflow/messaging';
 import { appendToOutbox, outboxRow } from '@eventflow/messaging';
 import { RetryableError, toMinorUnits } from '@eventflow/platform';
@@ -52,29 +53,39 @@ export class Ledger {
     return payments.findDecision(this.db, userId, orderId);
   }
 
-  deposit(userId: string, amount: number, idempotencyKey?: string): Promise<{ transaction: TransactionView; replayed: boolean }> {
-    return this.changeBalance(userId, 'DEPOSIT', amount, idempotencyKey, deposit);
+  deposit(userId: string, amount: number, idempotency?: IdempotencyKey): Promise<{ transaction: TransactionView; replayed: boolean }> {
+    return this.changeBalance(userId, 'DEPOSIT', amount, idempotency, deposit);
   }
 
-  withdraw(userId: string, amount: number, idempotencyKey?: string): Promise<{ transaction: TransactionView; replayed: boolean }> {
-    return this.changeBalance(userId, 'WITHDRAWAL', amount, idempotencyKey, debit);
+  withdraw(userId: string, amount: number, idempotency?: IdempotencyKey): Promise<{ transaction: TransactionView; replayed: boolean }> {
+    return this.changeBalance(userId, 'WITHDRAWAL', amount, idempotency, debit);
+  }
+
+  /** Forgets the Idempotency-Keys older than their retention; returns how many. */
+  pruneIdempotencyKeys(): Promise<number> {
+    return pruneIdempotencyKeys(this.db);
   }
 
   private async changeBalance(
     userId: string,
     kind: 'DEPOSIT' | 'WITHDRAWAL',
     amount: number,
-    idempotencyKey: string | undefined,
+    idempotency: IdempotencyKey | undefined,
     rule: (balance: bigint, amount: bigint) => BalanceChange,
   ): Promise<{ transaction: TransactionView; replayed: boolean }> {
     return this.db.$transaction(async (tx) => {
+      if (idempotency) {
+        // Same key and request, same answer: a client retrying after a timeout does not pay twice.
+        // The key is claimed first, so a concurrent request with it waits here for this one's outcome.
+        const earlier = await claimIdempotencyKey(tx, userId, idempotency);
+        if (earlier) {
+          const transaction = await accounts.findTransaction(tx, userId, earlier);
+          if (!transaction) throw new Error(`Idempotency-Key record of user ${userId} names a missing ledger entry ${earlier}`);
+          return { transaction, replayed: true };
+        }
+      }
       const balance = await accounts.lockBalance(tx, userId);
       if (balance === null) throw new BillingError('ACCOUNT_NOT_FOUND', `No account for user ${userId}.`);
-      if (idempotencyKey) {
-        // Same key, same answer: a client retrying after a timeout does not pay twice.
-        const earlier = await accounts.findByIdempotencyKey(tx, userId, idempotencyKey);
-        if (earlier) return { transaction: earlier, replayed: true };
-      }
       const change = rule(balance, BigInt(amount));
       if (!change.ok) {
         const message =
@@ -88,8 +99,9 @@ export class Ledger {
         kind,
         amount: BigInt(amount),
         balanceAfter: change.balanceAfter,
-        ...(idempotencyKey ? { idempotencyKey } : {}),
+        ...(idempotency ? { idempotencyKey: idempotency.key } : {}),
       });
+      if (idempotency) await recordIdempotentResult(tx, userId, idempotency, transaction.id);
       return { transaction, replayed: false };
     });
   }

@@ -2,16 +2,22 @@ import { Type } from 'typebox';
 import type { HttpServer, PreferWait, TokenVerifier } from '@eventflow/http';
 import {
   HttpProblem,
+  auditIdempotencyMismatches,
   authenticatedRoutes,
   amountSchema,
   callerOf,
   idempotencyKeyHeader,
+  idempotencyKeyOf,
   paginationQuery,
+  pruneIdempotencyKeysHourly,
+  requireIdempotencyKey,
+  requiredIdempotencyKeyHeader,
   preferWaitHeaders,
   preferenceAppliedHeader,
   problemResponses,
   readPreferringWait,
   userRefSchema,
+  uuidSchema,
 } from '@eventflow/http';
 import { BillingError, type Ledger } from '../application/ledger.js';
 
@@ -63,7 +69,9 @@ export function billingRoutes(app: HttpServer, ledger: Ledger, verify: TokenVeri
 
   app.addSchema(Account);
   app.addSchema(LedgerEntry);
+  pruneIdempotencyKeysHourly(app, () => ledger.pruneIdempotencyKeys());
   authenticatedRoutes(app, verify, (scope) => {
+    auditIdempotencyMismatches(scope);
     scope.get(
       '/billing/accounts/:userId',
       {
@@ -94,7 +102,7 @@ export function billingRoutes(app: HttpServer, ledger: Ledger, verify: TokenVeri
           params: UserParams,
           querystring: Type.Object({
             limit: paginationQuery.properties.limit,
-            orderId: Type.Optional(Type.String({ format: 'uuid', description: "Only this order's charge, with `payment`, billing's decision on it." })),
+            orderId: Type.Optional(uuidSchema("Only this order's charge, with `payment`, billing's decision on it.")),
           }),
           headers: preferWaitHeaders('billing has charged or refused the order `orderId` (honoured with `orderId` only)'),
           response: {
@@ -120,30 +128,33 @@ export function billingRoutes(app: HttpServer, ledger: Ledger, verify: TokenVeri
       },
     );
 
-    for (const [path, kind] of [
-      ['deposits', 'deposit'],
-      ['withdrawals', 'withdraw'],
+    // A withdrawal must carry an Idempotency-Key (428 without): retrying one blindly takes the
+    // money twice. A deposit may (retrying one without a key deposits twice, the client's choice).
+    for (const [path, kind, keyRequired] of [
+      ['deposits', 'deposit', false],
+      ['withdrawals', 'withdraw', true],
     ] as const) {
       scope.post(
         `/billing/accounts/:userId/${path}`,
         {
+          ...(keyRequired ? { preValidation: requireIdempotencyKey } : {}),
           schema: {
             tags: ['billing'],
             summary: kind === 'deposit' ? 'Put money into the account' : 'Take money out of the account (never below zero)',
             security,
             params: UserParams,
-            headers: idempotencyKeyHeader,
+            headers: keyRequired ? requiredIdempotencyKeyHeader : idempotencyKeyHeader,
             body: AmountBody,
             response: {
               201: Type.Ref('LedgerEntry'),
               200: Type.Ref('LedgerEntry'),
-              ...problemResponses(400, 401, 404, 409, 413, 415),
+              ...problemResponses(400, 401, 404, 409, 413, 415, 422, ...(keyRequired ? [428] : [])),
             },
           },
         },
         async (request, reply) => {
           const userId = ownUserId(request.params.userId, callerOf(request).id);
-          const { transaction, replayed } = await ledger[kind](userId, request.body.amount, request.headers['idempotency-key']);
+          const { transaction, replayed } = await ledger[kind](userId, request.body.amount, idempotencyKeyOf(request, userId));
           return reply.code(replayed ? 200 : 201).send(transaction);
         },
       );

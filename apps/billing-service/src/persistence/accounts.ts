@@ -65,10 +65,10 @@ export async function lockBalance(tx: EventTx, userId: string): Promise<bigint |
   return rows[0]?.balance ?? null;
 }
 
-/** The entry an earlier request with the same idempotency key made, if any. */
-export async function findByIdempotencyKey(tx: Tx, userId: string, idempotencyKey: string): Promise<TransactionView | null> {
-  const earlier = await tx.transaction.findUnique({ where: { userId_idempotencyKey: { userId, idempotencyKey } } });
-  return earlier && transactionView(earlier);
+/** One of the user's ledger entries (the one an earlier request with the same Idempotency-Key made). */
+export async function findTransaction(tx: Tx, userId: string, id: string): Promise<TransactionView | null> {
+  const entry = await tx.transaction.findUnique({ where: { id } });
+  return entry && entry.userId === userId ? transactionView(entry) : null;
 }
 
 /**

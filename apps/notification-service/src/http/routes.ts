@@ -8,6 +8,8 @@ import {
   preferenceAppliedHeader,
   problemResponses,
   readPreferringWait,
+  textSchema,
+  uuidSchema,
 } from '@eventflow/http';
 import type { Mailbox } from '../application/mailbox.js';
 import { directRecipient } from '../domain/emails.js';
@@ -42,7 +44,7 @@ export function notificationRoutes(app: HttpServer, mailbox: Mailbox, verify: To
           security,
           querystring: Type.Object({
             ...paginationQuery.properties,
-            orderId: Type.Optional(Type.String({ format: 'uuid', description: 'Only the message about this order.' })),
+            orderId: Type.Optional(uuidSchema('Only the message about this order.')),
           }),
           headers: preferWaitHeaders('the e-mail about `orderId` is stored (honoured with `orderId` only)'),
           response: {
@@ -72,8 +74,8 @@ export function notificationRoutes(app: HttpServer, mailbox: Mailbox, verify: To
           body: Type.Object(
             {
               to: Type.Optional(Type.String({ format: 'email', maxLength: 254, description: "Must be the caller's own address (the default)." })),
-              subject: Type.String({ minLength: 1, maxLength: 200 }),
-              body: Type.String({ minLength: 1, maxLength: 10_000 }),
+              subject: textSchema({ minLength: 1, maxLength: 200 }),
+              body: textSchema({ minLength: 1, maxLength: 10_000 }),
             },
             { additionalProperties: false },
           ),

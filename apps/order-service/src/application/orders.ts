@@ -1,10 +1,11 @@
 import type { PaymentFailed, PaymentSucceeded } from '@eventflow/events';
+import { claimIdempotencyKey, pruneIdempotencyKeys, recordIdempotentResult, type IdempotencyKey } from '@eventflow/http';
 import type { EventContext } from '@eventflow/messaging';
 import { appendToOutbox, outboxRow } from '@eventflow/messaging';
 import { PoisonMessageError, toMinorUnits } from '@eventflow/platform';
 import { settle, type OrderStatus, type PaymentOutcome } from '../domain/order.js';
 import * as orders from '../persistence/orders.js';
-import { IdempotencyKeyTakenError, orderView, type OrderView } from '../persistence/orders.js';
+import { orderView, type OrderView } from '../persistence/orders.js';
 import type { Db, EventTx } from '../persistence/prisma.js';
 import { ordersSettled } from './metrics.js';
 
@@ -17,29 +18,34 @@ export class Orders {
     private readonly producer: string,
   ) {}
 
-  /** Creates the order and its OrderPlaced in one transaction; the same Idempotency-Key returns the same order. */
-  async place(userId: string, price: number, context: Omit<EventContext, 'producer'>, idempotencyKey?: string): Promise<{ order: OrderView; replayed: boolean }> {
-    if (idempotencyKey) {
-      const earlier = await orders.findByIdempotencyKey(this.db, userId, idempotencyKey);
-      if (earlier) return { order: orderView(earlier), replayed: true };
-    }
-    try {
-      return await this.db.$transaction(async (tx) => {
-        const order = await orders.insertOrder(tx, { userId, price: BigInt(price), ...(idempotencyKey ? { idempotencyKey } : {}) });
-        await appendToOutbox(
-          tx,
-          outboxRow('OrderPlaced', { orderId: order.id, userId, price, placedAt: order.createdAt.getTime() }, { ...context, producer: this.producer }),
-        );
-        return { order: orderView(order), replayed: false };
-      });
-    } catch (error) {
-      // Two requests with one key raced; the loser answers with the winner's order.
-      if (error instanceof IdempotencyKeyTakenError) {
-        const winner = await orders.findByIdempotencyKey(this.db, userId, error.idempotencyKey);
-        if (winner) return { order: orderView(winner), replayed: true };
+  /**
+   * Creates the order and its OrderPlaced in one transaction. The same Idempotency-Key with the
+   * same request returns the same order (concurrent ones wait for the first); with a different
+   * request it is refused (IdempotencyKeyReusedError, 422).
+   */
+  async place(userId: string, price: number, context: Omit<EventContext, 'producer'>, idempotency?: IdempotencyKey): Promise<{ order: OrderView; replayed: boolean }> {
+    return this.db.$transaction(async (tx) => {
+      if (idempotency) {
+        const earlier = await claimIdempotencyKey(tx, userId, idempotency);
+        if (earlier) {
+          const order = await orders.findOrder(tx, userId, earlier);
+          if (!order) throw new Error(`Idempotency-Key record of user ${userId} names a missing order ${earlier}`);
+          return { order, replayed: true };
+        }
       }
-      throw error;
-    }
+      const order = await orders.insertOrder(tx, { userId, price: BigInt(price), ...(idempotency ? { idempotencyKey: idempotency.key } : {}) });
+      await appendToOutbox(
+        tx,
+        outboxRow('OrderPlaced', { orderId: order.id, userId, price, placedAt: order.createdAt.getTime() }, { ...context, producer: this.producer }),
+      );
+      if (idempotency) await recordIdempotentResult(tx, userId, idempotency, order.id);
+      return { order: orderView(order), replayed: false };
+    });
+  }
+
+  /** Forgets the Idempotency-Keys older than their retention; returns how many. */
+  pruneIdempotencyKeys(): Promise<number> {
+    return pruneIdempotencyKeys(this.db);
   }
 
   get(userId: string, orderId: string): Promise<OrderView | null> {

@@ -1,15 +1,19 @@
 import { Type } from 'typebox';
 import type { HttpServer, PreferWait, TokenVerifier } from '@eventflow/http';
 import {
+  auditIdempotencyMismatches,
   authenticatedRoutes,
   amountSchema,
   callerOf,
   idempotencyKeyHeader,
+  idempotencyKeyOf,
   paginationQuery,
+  pruneIdempotencyKeysHourly,
   preferWaitHeaders,
   preferenceAppliedHeader,
   problemResponses,
   readPreferringWait,
+  uuidSchema,
 } from '@eventflow/http';
 import type { Orders } from '../application/orders.js';
 import { OrderNotFoundError } from '../domain/order.js';
@@ -34,7 +38,9 @@ const Order = Type.Object(
 export function orderRoutes(app: HttpServer, orders: Orders, verify: TokenVerifier, wait?: PreferWait): void {
   const security = [{ bearerAuth: [] }];
   app.addSchema(Order);
+  pruneIdempotencyKeysHourly(app, () => orders.pruneIdempotencyKeys());
   authenticatedRoutes(app, verify, (scope) => {
+    auditIdempotencyMismatches(scope);
     scope.post(
       '/orders',
       {
@@ -44,17 +50,12 @@ export function orderRoutes(app: HttpServer, orders: Orders, verify: TokenVerifi
           security,
           headers: idempotencyKeyHeader,
           body: Type.Object({ price: amountSchema('Price of the order.') }, { additionalProperties: false }),
-          response: { 201: Type.Ref('Order'), 200: Type.Ref('Order'), ...problemResponses(400, 401, 413, 415, 503) },
+          response: { 201: Type.Ref('Order'), 200: Type.Ref('Order'), ...problemResponses(400, 401, 409, 413, 415, 422, 503) },
         },
       },
       async (request, reply) => {
         const caller = callerOf(request);
-        const { order, replayed } = await orders.place(
-          caller.id,
-          request.body.price,
-          { correlationId: request.id },
-          request.headers['idempotency-key'],
-        );
+        const { order, replayed } = await orders.place(caller.id, request.body.price, { correlationId: request.id }, idempotencyKeyOf(request, caller.id));
         return reply.code(replayed ? 200 : 201).header('location', `/orders/${order.id}`).send(order);
       },
     );
@@ -67,7 +68,7 @@ export function orderRoutes(app: HttpServer, orders: Orders, verify: TokenVerifi
           summary: 'Read one of the caller\'s orders',
           description: 'With `Prefer: wait=N` the answer waits until the order is PAID or PAYMENT_FAILED, at most N seconds.',
           security,
-          params: Type.Object({ orderId: Type.String({ format: 'uuid' }) }),
+          params: Type.Object({ orderId: uuidSchema() }),
           headers: preferWaitHeaders('the order is PAID or PAYMENT_FAILED'),
           response: { 200: { ...Type.Ref('Order'), headers: preferenceAppliedHeader }, ...problemResponses(400, 401, 404) },
         },

@@ -6,8 +6,8 @@ import type { EventTx, Tx } from './prisma.js';
 
 /**
  * The order aggregate's storage: queries, the row lock that serialises settling one order, the
- * row-to-view mapping, the unique Idempotency-Key index (Prisma's P2002) and the NOTIFY that
- * wakes waiting readers.
+ * row-to-view mapping and the NOTIFY that wakes waiting readers. (Idempotency-Keys are
+ * @eventflow/http's idempotency_keys table; an order only records the key it was placed with.)
  */
 
 /** NOTIFY channel of order-service's database: the id of an order that reached its final state, at commit. */
@@ -37,26 +37,9 @@ export const orderView = (row: OrderRow): OrderView => ({
   completedAt: row.completedAt?.toISOString() ?? null,
 });
 
-/** Another request with the same user and Idempotency-Key inserted its order first. */
-export class IdempotencyKeyTakenError extends Error {
-  constructor(readonly userId: string, readonly idempotencyKey: string) {
-    super(`an order with this Idempotency-Key exists for user ${userId}`);
-    this.name = 'IdempotencyKeyTakenError';
-  }
-}
-
-export async function findByIdempotencyKey(db: Tx, userId: string, idempotencyKey: string): Promise<OrderRow | null> {
-  return db.order.findUnique({ where: { userId_idempotencyKey: { userId, idempotencyKey } } });
-}
-
-/** Inserts a new PENDING order; a key another request used first fails with IdempotencyKeyTakenError. */
+/** Inserts a new PENDING order. */
 export async function insertOrder(tx: Tx, order: { userId: string; price: bigint; idempotencyKey?: string }): Promise<OrderRow> {
-  try {
-    return await tx.order.create({ data: { id: randomUUID(), userId: order.userId, price: order.price, idempotencyKey: order.idempotencyKey ?? null } });
-  } catch (error) {
-    if (order.idempotencyKey && (error as { code?: string }).code === 'P2002') throw new IdempotencyKeyTakenError(order.userId, order.idempotencyKey);
-    throw error;
-  }
+  return tx.order.create({ data: { id: randomUUID(), userId: order.userId, price: order.price, idempotencyKey: order.idempotencyKey ?? null } });
 }
 
 /** The user's order, or null when there is none or it is someone else's. */

@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import type { HttpServer, TokenVerifier } from '@eventflow/http';
-import { HttpProblem, auditEvent, authenticatedRoutes, callerOf, problemResponses, userRefSchema } from '@eventflow/http';
+import { HttpProblem, auditEvent, authenticatedRoutes, callerOf, problemResponses, textSchema, userRefSchema } from '@eventflow/http';
 import { InvalidCredentialsError, PasswordHashingBusyError, type Users } from '../application/users.js';
 import type { UserRateLimits } from './limits.js';
 
@@ -16,7 +16,7 @@ const User = Type.Object(
 
 const Credentials = {
   email: Type.String({ format: 'email', maxLength: 254 }),
-  password: Type.String({ minLength: 8, maxLength: 128, description: '8 to 128 characters.' }),
+  password: textSchema({ minLength: 8, maxLength: 128, description: '8 to 128 characters, no NUL.' }),
 };
 
 export function userRoutes(app: HttpServer, users: Users, verify: TokenVerifier, limits?: UserRateLimits): void {
@@ -29,7 +29,7 @@ export function userRoutes(app: HttpServer, users: Users, verify: TokenVerifier,
       schema: {
         tags: ['users'],
         summary: 'Register a user; billing opens an account for them from the UserCreated event',
-        body: Type.Object({ ...Credentials, name: Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' }) }, { additionalProperties: false }),
+        body: Type.Object({ ...Credentials, name: textSchema({ minLength: 1, maxLength: 100, nonBlank: true }) }, { additionalProperties: false }),
         response: { 201: Type.Ref('User'), ...problemResponses(400, 409, 413, 415, 429, 503) },
       },
       ...(limits && { onRequest: limits.registrationByAddress.consume }),
