@@ -3,6 +3,7 @@ import type { EventType } from '@eventflow/events';
 import type { HttpServer, HttpServerOptions, PreferWait, ReadinessCheck, TokenVerifier } from '@eventflow/http';
 import type { EventHandlers, MessagingConfig, SqlExecutor, TransactionalDb, WatchedGroup } from '@eventflow/messaging';
 import type { Logger } from '@eventflow/platform';
+import type { SqlTx } from '@eventflow/platform/db';
 import type { commonConfigSchema } from '@eventflow/platform';
 
 type CommonConfig = Static<TObject<typeof commonConfigSchema>>;
@@ -37,6 +38,9 @@ export interface AppDeps {
 /** The database a service hands the runner: its Prisma client. */
 export type ServiceDb<TX extends SqlExecutor> = TransactionalDb<TX> & TransactionalDb<SqlExecutor> & { $disconnect(): Promise<void> };
 
+/** The Kafka side's database: transactions of raw SQL (createSqlDb's pg pool in the services). */
+export type EventsDb = TransactionalDb<SqlTx> & { $disconnect(): Promise<void> };
+
 /** Past a backlog in a flow, a route refuses new work at once (503 + Retry-After). */
 export interface AdmissionDeclaration {
   /** The route it guards, as Fastify names it. */
@@ -60,6 +64,12 @@ export interface ServiceDefinition<C extends ServiceConfig, TX extends SqlExecut
   loadConfig: (env: Record<string, string | undefined>) => C;
   /** The service's Prisma client for a connection string. */
   database: (connectionString: string) => Db;
+  /**
+   * The database of the Kafka side (outbox relay, consumer, pruning): raw SQL on a plain pg pool
+   * (createSqlDb, the default), since the per-event transactions through the ORM cost several
+   * times the statements themselves (docs/performance.md). Handlers get its SqlTx.
+   */
+  eventsDatabase?: (connectionString: string) => EventsDb;
   /** The service's own objects (its use cases), built once. */
   parts: (context: { name: string; config: C; db: Db; logger: Logger }) => Parts | Promise<Parts>;
   /** The events it publishes through its outbox. */
@@ -71,7 +81,7 @@ export interface ServiceDefinition<C extends ServiceConfig, TX extends SqlExecut
     fromHttp?: boolean;
   };
   /** What it consumes. */
-  consumes?: (parts: Parts, config: C) => { groupId: string; topics: string[]; handlers: EventHandlers<TX> };
+  consumes?: (parts: Parts, config: C) => { groupId: string; topics: string[]; handlers: EventHandlers<SqlTx> };
   /** Prefer: wait on its reads: the NOTIFY channel its settling transactions signal (one LISTEN connection per process). */
   preferWait?: { channel: string };
   /** Its admission control, if any. */

@@ -3,8 +3,8 @@ import { HttpProblem, createTokenVerifier } from '@eventflow/http';
 import { AdmissionControl, Messaging, type SqlExecutor } from '@eventflow/messaging';
 import type { Logger } from '@eventflow/platform';
 import { createLogger, splitList, startTracing, stopOnSignals } from '@eventflow/platform';
-import { NotificationListener } from '@eventflow/platform/db';
-import type { HttpSettings, ServiceConfig, ServiceDb, ServiceDefinition } from './definition.js';
+import { NotificationListener, createSqlDb, type SqlTx } from '@eventflow/platform/db';
+import type { EventsDb, HttpSettings, ServiceConfig, ServiceDb, ServiceDefinition } from './definition.js';
 
 /** The verifier of access tokens, from the settings every service shares. */
 export const tokenVerifierFor = (config: ServiceConfig): Promise<TokenVerifier> =>
@@ -26,7 +26,9 @@ export interface AssembledService<C extends ServiceConfig, TX extends SqlExecuto
   logger: Logger;
   db: Db;
   parts: Parts;
-  messaging: Messaging<TX>;
+  messaging: Messaging<SqlTx>;
+  /** The Kafka side's pool (see ServiceDefinition.eventsDatabase). */
+  eventsDb: EventsDb;
   app: HttpServer;
   admission: AdmissionControl | undefined;
 }
@@ -47,11 +49,14 @@ export async function assembleService<C extends ServiceConfig, TX extends SqlExe
   const db = definition.database(config.DATABASE_URL);
   const parts = await definition.parts({ name, config, db, logger });
 
-  const messaging = new Messaging<TX>({
+  // The relay's and the consumer's transactions: raw SQL on a pool of their own (3 partitions in
+  // parallel, the relay, pruning), not through the ORM.
+  const eventsDb = (definition.eventsDatabase ?? ((url: string) => createSqlDb({ connectionString: url, max: 6, applicationName: name })))(config.DATABASE_URL);
+  const messaging = new Messaging<SqlTx>({
     service: name,
     config,
     logger,
-    db,
+    db: eventsDb,
     ...(definition.publishes && { outbox: { lockKey: definition.publishes.lockKey, publishes: definition.publishes.events } }),
     ...(definition.consumes && { consumer: definition.consumes(parts, config) }),
   });
@@ -100,7 +105,7 @@ export async function assembleService<C extends ServiceConfig, TX extends SqlExe
     admission = control;
   }
 
-  return { config, logger, db, parts, messaging, app, admission };
+  return { config, logger, db, eventsDb, parts, messaging, app, admission };
 }
 
 /**
@@ -115,13 +120,14 @@ export async function runService<C extends ServiceConfig, TX extends SqlExecutor
   env: Record<string, string | undefined> = process.env,
 ): Promise<void> {
   const tracing = startTracing(definition.name, env);
-  const { config, logger, db, messaging, app, admission } = await assembleService(definition, env);
+  const { config, logger, db, eventsDb, messaging, app, admission } = await assembleService(definition, env);
   await app.listen({ host: config.HOST, port: config.PORT });
   stopOnSignals(logger, config.SHUTDOWN_TIMEOUT_MS, [
     { name: 'http', run: () => app.close() },
     { name: 'admission', run: async () => admission?.stop() },
     { name: 'messaging', run: () => messaging.stop() },
     { name: 'database', run: () => db.$disconnect() },
+    { name: 'events database', run: () => eventsDb.$disconnect() },
     { name: 'tracing', run: () => tracing.shutdown() },
   ]);
   admission?.start();

@@ -32,6 +32,7 @@ const greeter = defineService({
   name: 'greeter-service',
   loadConfig: (e) => loadConfig('greeter-service', schema, e),
   database,
+  eventsDatabase: database,
   parts: ({ name, config }) => ({ greeting: `hello from ${name} on ${config.PORT}` }),
   app: async (deps: AppDeps & { greeting: string }) => {
     const app = await createHttpServer({ ...deps.http, service: 'greeter-service', version: '1', description: 'test', logger: deps.logger, bodyLimit: deps.bodyLimit, prefix: '/greeter', readiness: deps.readiness });
