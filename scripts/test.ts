@@ -1,8 +1,8 @@
 /**
- * `npm test`: everything, in the order that fails fastest. Lint, typecheck, unit and
- * integration tests (real Kafka, schema registry and PostgreSQL, started if not up), the system
- * tests, the Postman collection with newman against the running system, then the chart and
- * documentation checks. Ends with one summary line and a non-zero exit on any failure.
+ * `npm test`: everything, in the order that fails fastest. Lint, typecheck, build, the Dockerfile's
+ * lint, unit and integration tests (real Kafka, schema registry and PostgreSQL, started if not up),
+ * the system tests, the Postman collection with newman against the running system, the production
+ * image's runtime stage replayed and run, then the chart and documentation checks. Ends with one summary line and a non-zero exit on any failure.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -63,10 +63,17 @@ if (wanted('static')) {
   await step('lint', () => nx('-t', 'lint') && sh('npx', ['eslint', 'scripts']));
   await step('typecheck', () => nx('-t', 'typecheck') && sh('npx', ['tsc', '-p', 'scripts/tsconfig.json']));
   await step('build', () => nx('-t', 'build'));
+  await step('Dockerfile lint (hadolint)', () => {
+    const hadolint = spawnSync('bash', ['scripts/install-hadolint.sh'], { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).stdout.trim();
+    return hadolint !== '' && sh(hadolint, ['Dockerfile']);
+  });
 }
 
-// Infrastructure this run starts is stopped again at the end; a stack that was already up stays up.
+// Infrastructure this run starts is stopped again at the end; a stack that was already up stays up,
+// and a run of steps that need no stack (e.g. `npm test -- static` in a second checkout, whose
+// `stack status` cannot see the first one's stack) never stops one.
 const stackWasUp = spawnSync('bash', ['scripts/stack/stack', 'status'], { cwd: repoRoot, stdio: 'ignore' }).status === 0;
+const stackNeeded = ['tests', 'newman', 'fuzz', 'start', 'production', 'bench', 'chaos'].some(wanted);
 
 if (wanted('tests')) {
   await step('infrastructure up (Kafka, schema registry, PostgreSQL)', async () => {
@@ -126,6 +133,15 @@ if (wanted('newman') || wanted('fuzz') || wanted('start')) {
   }
 }
 
+if (wanted('production')) {
+  // The image's runtime stage replayed from the Dockerfile outside the checkout (production
+  // install, dist/ bundles, migrations), then the migrate and provision commands and the four
+  // services run from there under the pinned Node 24 as the image's user, until ready.
+  await step('production image: runtime stage replayed, migrate, provision, services ready (scripts/production-stage.ts)', () =>
+    sh('npx', ['tsx', 'scripts/production-stage.ts']),
+  );
+}
+
 if (wanted('bench')) {
   // Keeps the benchmark from rotting: a few seconds of load on the production builds; it asserts
   // that every accepted order settles, never a speed (figures come from `npm run bench`).
@@ -150,7 +166,7 @@ if (wanted('docs') && existsSync(join(repoRoot, 'scripts', 'check-docs.ts'))) {
   await step('documentation checks', () => sh('npx', ['tsx', 'scripts/check-docs.ts']));
 }
 
-if (!stackWasUp) sh('bash', ['scripts/stack/stack', 'down']);
+if (!stackWasUp && stackNeeded) sh('bash', ['scripts/stack/stack', 'down']);
 
 let passed = newmanCounts.passed;
 let failed = newmanCounts.failed;
