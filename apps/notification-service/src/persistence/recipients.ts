@@ -1,4 +1,4 @@
-import type { EventTx, Tx } from './prisma.js';
+import type { EventTx } from './prisma.js';
 
 /** Recipients: the address and name of every user, learned from UserCreated; the user id is the key. */
 
