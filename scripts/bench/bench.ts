@@ -9,6 +9,9 @@
  *   npm run bench -- --growth 200000   also pre-fills that many settled orders and repeats the peak step
  *   npm run bench -- --profile         services run with --cpu-prof; profiles land in .stack/profiles/
  *   npm run bench -- --no-build        use the existing apps/* /dist builds
+ *   npm run bench -- --instances 2     N instances of every service; only open-loop steps (default 40,60/s) sent
+ *                                      round robin over order-service's instances, each user placing two orders
+ *                                      in a row, with the per-user order check; writes bench/results/<…>-instances<N>.*
  */
 import { execFileSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
@@ -37,7 +40,8 @@ import { runHttpFloor, runPgbench } from './anchors.js';
 import { BenchDatabases } from './database.js';
 import { closedLoop, openLoop, percentile, sortedNumbers, type BenchUser, type LoadResult } from './load.js';
 import { monitor, postgresProcesses, processGroupOf, singleProcess, stackPidFile, type ProcessGroup } from './procs.js';
-import { markdownSummary, markdownTable, stepLabel, svgChart } from './report.js';
+import { checkPerUserOrder, perUserOrderHolds } from './ordering.js';
+import { markdownSummary, markdownTable, perUserOrderSummary, stepLabel, svgChart } from './report.js';
 import type { BenchResults, Percentiles, StepResult } from './types.js';
 
 const { values: args } = parseArgs({
@@ -56,12 +60,16 @@ const { values: args } = parseArgs({
     'drain-timeout': { type: 'string' },
     /** KEY=VALUE added to every service's environment (repeatable), e.g. to compare a setting. */
     env: { type: 'string', multiple: true },
+    /** Instances of every service (the second on port + 10, as `npm run chaos` runs them): only the instances steps run. */
+    instances: { type: 'string' },
   },
 });
+const instancesMode = args.instances !== undefined;
 
 const smoke = args.smoke ?? false;
 const settings = {
-  rates: (args.rates ?? (smoke ? '10' : '10,20,30,40,60,80,100,130,160,200,250,300')).split(',').map(Number),
+  rates: (args.rates ?? (smoke ? '10' : instancesMode ? '40,60' : '10,20,30,40,60,80,100,130,160,200,250,300')).split(',').map(Number),
+  instances: Number(args.instances ?? 1),
   stepSeconds: Number(args.seconds ?? (smoke ? 3 : 20)),
   users: Number(args.users ?? (smoke ? 4 : 200)),
   closedConnections: Number(args.closed ?? (smoke ? 4 : 64)),
@@ -74,6 +82,7 @@ const settings = {
   ratesOnly: args['rates-only'] ?? false,
   env: Object.fromEntries((args.env ?? []).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)])),
 };
+if (!Number.isInteger(settings.instances) || settings.instances < 1 || settings.instances > 9) throw new Error(`--instances must be 1-9, not ${args.instances}`);
 
 const log = (message: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -81,6 +90,7 @@ const git = (...a: string[]) => execFileSync('git', a, { cwd: repoRoot, encoding
 
 // Set once the system is up; runStep reads them.
 let processGroups: ProcessGroup[] = [];
+let running: RunningService[] = [];
 let benchUserIds: string[] = [];
 
 const stack = stackUp();
@@ -106,13 +116,20 @@ log(`pgbench: ${pgbench.tps.toFixed(0)} tps`);
 const keys = ensureJwtKeys();
 const profileDir = join(repoRoot, '.stack', 'profiles');
 if (settings.profile) mkdirSync(profileDir, { recursive: true });
-const running: RunningService[] = services.map((spec) =>
-  startService(spec, { ...serviceEnv(spec, stack, keys), ...settings.env }, {
-    mode: 'build',
-    nodeArgs: settings.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${spec.name}.${Date.now()}.cpuprofile`] : [],
+// Instance 0 is the plain service on its usual port (ids and logs as in `npm start`); instance k
+// (b, c, …) is a named instance of the harness on port + 10·k, the scheme `npm run chaos` uses.
+running = services.flatMap((spec) =>
+  Array.from({ length: settings.instances }, (_, k) => {
+    const instance = k === 0 ? undefined : { name: String.fromCharCode(97 + k), port: spec.port + 10 * k };
+    const id = instance ? `${spec.name}-${instance.name}` : spec.name;
+    return startService(spec, { ...serviceEnv(instance ? { ...spec, port: instance.port } : spec, stack, keys), ...settings.env }, {
+      mode: 'build',
+      nodeArgs: settings.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${id}.${Date.now()}.cpuprofile`] : [],
+      ...(instance ? { instance } : {}),
+    });
   }),
 );
-const stopAll = () => Promise.all(services.map((spec) => stopService(spec.name)));
+const stopAll = () => Promise.all(running.map((service) => stopService(service.id)));
 let gateway: Awaited<ReturnType<typeof startGateway>> | undefined;
 const kafka = new Kafka({ clientId: 'bench', ...kafkaConnection(toolKafkaSettings({ ...process.env, ...stack })), logLevel: logLevel.NOTHING });
 const admin = kafka.admin();
@@ -123,10 +140,13 @@ try {
   await admin.connect();
   const port = (name: string) => services.find((s) => s.name === name)?.port ?? 0;
   const direct = `http://127.0.0.1:${port('order-service')}`;
+  // Every order-service instance, for the round robin of --instances.
+  const orderInstances = running.filter((s) => s.spec.name === 'order-service').map((s) => `http://127.0.0.1:${s.spec.port}`);
   const viaGateway = 'http://127.0.0.1:8080';
 
   processGroups = [
-    ...running.map((service) => ({ name: service.spec.name, pids: singleProcess(service.pid) })),
+    // One group per process: with --instances, `<service>-b` etc. next to `<service>`.
+    ...running.map((service) => ({ name: service.id, pids: singleProcess(service.pid) })),
     { name: 'kafka', pids: processGroupOf(stackPidFile(stateDir, 'kafka')) },
     { name: 'registry', pids: processGroupOf(stackPidFile(stateDir, 'registry')) },
     { name: 'postgres', pids: postgresProcesses },
@@ -142,7 +162,7 @@ try {
   const userIds = benchUserIds;
 
   // Warm-up (JIT, pools, Kafka connections), not reported.
-  await openLoop({ baseUrl: direct, users, rate: Math.min(10, settings.rates[0] ?? 10), seconds: smoke ? 1 : 5, price: settings.price });
+  await openLoop({ baseUrl: orderInstances, users, rate: Math.min(10, settings.rates[0] ?? 10), seconds: smoke ? 1 : 5, price: settings.price });
   await drain(userIds);
 
   const steps: StepResult[] = [];
@@ -151,12 +171,13 @@ try {
     log(
       `${stepLabel(step)}: accepted ${step.acceptedPerSecond.toFixed(1)}/s, settled ${step.settledPerSecond.toFixed(1)}/s, ` +
         `e-mail p50/p99 ${step.toEmail.p50 ?? '—'}/${step.toEmail.p99 ?? '—'} ms, drain ${step.drainSeconds ?? '—'} s, ` +
-        `CPU ${step.serviceCpuMsPerSettledOrder?.toFixed(1) ?? '—'} ms/order`,
+        `CPU ${step.serviceCpuMsPerSettledOrder?.toFixed(1) ?? '—'} ms/order` +
+        (step.perUserOrder ? `, per-user order: ${perUserOrderSummary(step.perUserOrder)}` : ''),
     );
   };
 
   let overloaded = 0;
-  for (const rate of settings.rates) {
+  for (const rate of instancesMode ? [] : settings.rates) {
     const step = await runStep({ kind: 'open', target: 'direct', offeredRate: rate }, () =>
       openLoop({ baseUrl: direct, users, rate, seconds: settings.stepSeconds, price: settings.price }),
     );
@@ -165,12 +186,23 @@ try {
     if (step.settledPerSecond < 0.8 * step.offeredPerSecond || step.drainSeconds === null) overloaded += 1;
     if (overloaded >= 2) break;
   }
+  if (instancesMode) {
+    // The same open-loop rates over every instance of order-service, in turn; each user places
+    // two orders 1/rate apart (with two instances, one on each), the case per-user order must survive.
+    for (const rate of settings.rates) {
+      record(
+        await runStep({ kind: 'open', target: 'direct', offeredRate: rate, instances: settings.instances, perUser: 2 }, () =>
+          openLoop({ baseUrl: orderInstances, users, rate, seconds: settings.stepSeconds, price: settings.price, perUser: 2 }),
+        ),
+      );
+    }
+  }
   const peak = steps.reduce((best, s) => (s.settledPerSecond > best.settledPerSecond ? s : best), steps[0] as StepResult);
   const half = Math.max(1, Math.round(peak.settledPerSecond / 2));
-  if (!smoke && !settings.ratesOnly) {
+  if (!smoke && !settings.ratesOnly && !instancesMode) {
     record(await runStep({ kind: 'open', target: 'direct', offeredRate: half, note: 'half of peak' }, () => openLoop({ baseUrl: direct, users, rate: half, seconds: settings.stepSeconds, price: settings.price })));
   }
-  if (!settings.ratesOnly) {
+  if (!settings.ratesOnly && !instancesMode) {
     record(await runStep({ kind: 'open', target: 'gateway', offeredRate: half, note: 'half of peak' }, () => openLoop({ baseUrl: viaGateway, users, rate: half, seconds: settings.stepSeconds, price: settings.price })));
     record(
       await runStep({ kind: 'closed', target: 'direct', connections: settings.closedConnections }, () =>
@@ -178,7 +210,7 @@ try {
       ),
     );
   }
-  if (settings.growthOrders > 0) {
+  if (settings.growthOrders > 0 && !instancesMode) {
     log(`growth: pre-filling ${settings.growthOrders} settled orders`);
     await prefill(settings.growthOrders);
     const rate = peak.offeredRate ?? 40;
@@ -187,7 +219,7 @@ try {
 
   const commit = git('rev-parse', '--short', 'HEAD');
   const dirty = git('status', '--porcelain', '--', 'apps', 'libs').length > 0;
-  const servicesNames = services.map((s) => s.name);
+  const processNames = running.map((s) => s.id);
   const results: BenchResults = {
     startedAt: new Date().toISOString(),
     commit,
@@ -202,7 +234,7 @@ try {
       peakStep: stepLabel(peak),
       R: peak.settledPerSecond / pgbench.tps,
       serviceCpuMsPerSettledOrder: peak.serviceCpuMsPerSettledOrder,
-      maxServiceRssMb: Math.max(...steps.flatMap((s) => servicesNames.map((n) => s.peakMemoryMb[n] ?? 0))),
+      maxServiceRssMb: Math.max(...steps.flatMap((s) => processNames.map((n) => s.peakMemoryMb[n] ?? 0))),
       settledPerHttpFloor: peak.settledPerSecond / (httpFloor[0]?.requestsPerSecond ?? 1),
     },
   };
@@ -213,7 +245,9 @@ try {
     const stuck = steps.reduce((sum, s) => sum + s.neverSettled, 0);
     const accepted = steps.reduce((sum, s) => sum + s.acceptedPerSecond * s.seconds, 0);
     if (stuck > 0 || accepted === 0) throw new Error(`smoke: ${stuck} accepted orders never settled (accepted ${accepted.toFixed(0)})`);
-    log(`smoke ok: ${accepted.toFixed(0)} orders accepted, all settled`);
+    const disorder = steps.filter((s) => s.perUserOrder && !perUserOrderHolds(s.perUserOrder));
+    if (disorder.length > 0) throw new Error(`smoke: per-user order broken: ${disorder.flatMap((s) => s.perUserOrder?.examples ?? []).join('; ')}`);
+    log(`smoke ok: ${accepted.toFixed(0)} orders accepted, all settled, per-user order held`);
   }
 } finally {
   await admin.disconnect().catch(() => undefined);
@@ -287,7 +321,7 @@ function percentiles(values: number[]): Percentiles {
 }
 
 async function runStep(
-  shape: Pick<StepResult, 'kind' | 'target' | 'offeredRate' | 'connections' | 'note'>,
+  shape: Pick<StepResult, 'kind' | 'target' | 'offeredRate' | 'connections' | 'note' | 'instances' | 'perUser'>,
   load: () => Promise<LoadResult>,
 ): Promise<StepResult> {
   const userIds = benchUserIds;
@@ -307,7 +341,9 @@ async function runStep(
   const accepted = result.records.filter((r) => r.status === 201).length;
   const statuses: Record<string, number> = {};
   for (const r of result.records) if (r.status !== 201 && r.status !== 503) statuses[r.status] = (statuses[r.status] ?? 0) + 1;
-  const serviceCpu = services.reduce((sum, s) => sum + (used.cpuMs[s.name] ?? 0), 0);
+  const serviceCpu = running.reduce((sum, s) => sum + (used.cpuMs[s.id] ?? 0), 0);
+  const orderIds = result.records.flatMap((r) => (r.orderId ? [r.orderId] : []));
+  const perUserOrder = orderIds.length > 0 ? checkPerUserOrder(result.records, await db.settlementFacts(orderIds)) : undefined;
   const orders = Math.max(1, accepted);
   return {
     ...shape,
@@ -331,6 +367,7 @@ async function runStep(
     serviceCpuMsPerSettledOrder: settled > 0 ? serviceCpu / settled : null,
     commitsPerOrder: (after.commits - before.commits) / orders,
     walBytesPerOrder: Math.round((after.walBytes - before.walBytes) / orders),
+    ...(perUserOrder ? { perUserOrder } : {}),
   };
 }
 
@@ -362,12 +399,13 @@ function writeOutputs(results: BenchResults): void {
   const partial = smoke || settings.profile || settings.ratesOnly || args.rates !== undefined || Object.keys(settings.env).length > 0;
   const outDir = partial ? join(repoRoot, '.stack', 'bench') : join(repoRoot, 'bench', 'results');
   mkdirSync(outDir, { recursive: true });
-  const base = `${results.startedAt.slice(0, 10)}-${results.commit}`;
+  const base = `${results.startedAt.slice(0, 10)}-${results.commit}${instancesMode ? `-instances${settings.instances}` : ''}`;
   writeFileSync(join(outDir, `${base}.json`), `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(join(outDir, `${base}.md`), markdownSummary(results));
   writeFileSync(join(outDir, `${base}.svg`), svgChart(results));
   log(`results: ${join(outDir, base)}.{json,md,svg}`);
-  if (partial) return;
+  // latest.* and the README show the full run, not the instances comparison.
+  if (partial || instancesMode) return;
   writeFileSync(join(outDir, 'latest.svg'), svgChart(results));
   writeFileSync(join(outDir, 'latest.md'), markdownSummary(results));
   // The README shows the latest table between markers.

@@ -4,6 +4,7 @@
  * counters. Connects as the stack's superuser so one pool per database is enough.
  */
 import pg from 'pg';
+import type { SettlementFacts } from './ordering.js';
 
 export const serviceDatabases = ['users', 'billing', 'orders', 'notifications'] as const;
 export type ServiceDatabase = (typeof serviceDatabases)[number];
@@ -92,6 +93,33 @@ export class BenchDatabases {
       const mail = sentAt.get(o.id);
       return { toFinalMs: o.completed_at ? o.completed_at.getTime() - created : null, toEmailMs: mail === undefined ? null : mail - created };
     });
+  }
+
+  /** For the per-user order check: each order's charge (billing), final state (order) and e-mail (notification). */
+  async settlementFacts(orderIds: string[]): Promise<Map<string, SettlementFacts>> {
+    const [charges, orders, mails] = await Promise.all([
+      this.query<{ order_id: string; balance_after: string }>(
+        'billing',
+        "SELECT order_id, balance_after FROM transactions WHERE kind = 'ORDER_CHARGE' AND order_id = ANY($1::uuid[])",
+        [orderIds],
+      ),
+      this.query<{ id: string; completed_at: Date | null }>('orders', 'SELECT id, completed_at FROM orders WHERE id = ANY($1::uuid[])', [orderIds]),
+      this.query<{ order_id: string; sent_at: Date }>('notifications', 'SELECT order_id, sent_at FROM messages WHERE order_id = ANY($1::uuid[])', [orderIds]),
+    ]);
+    const facts = new Map<string, SettlementFacts>(orderIds.map((id) => [id, { balanceAfter: null, completedAt: null, emailAt: null }]));
+    for (const c of charges) {
+      const fact = facts.get(c.order_id);
+      if (fact) fact.balanceAfter = BigInt(c.balance_after);
+    }
+    for (const o of orders) {
+      const fact = facts.get(o.id);
+      if (fact) fact.completedAt = o.completed_at ? o.completed_at.getTime() : null;
+    }
+    for (const m of mails) {
+      const fact = facts.get(m.order_id);
+      if (fact) fact.emailAt = m.sent_at.getTime();
+    }
+    return facts;
   }
 
   async close(): Promise<void> {

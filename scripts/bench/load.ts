@@ -12,9 +12,16 @@ export interface BenchUser {
 export interface RequestRecord {
   /** ms since the step started, when the request was due to leave. */
   dueMs: number;
+  /** ms since the step started, when it actually left. */
+  sentMs: number;
   /** ms from the due time to the complete answer (includes any wait in the client). */
   latencyMs: number;
   status: number;
+  userId: string;
+  /** The base URL (instance) the request went to. */
+  target: string;
+  /** The created order's id (answers 201 and 200). */
+  orderId?: string;
 }
 
 export interface LoadResult {
@@ -26,8 +33,8 @@ export interface LoadResult {
 
 const agent = new Agent({ keepAlive: true, maxSockets: 1024, maxFreeSockets: 256 });
 
-/** One POST /orders; resolves with the HTTP status and Retry-After (seconds, if sent), or rejects on a transport error. */
-export function postOrder(baseUrl: string, user: BenchUser, price: number, timeoutMs = 30_000): Promise<{ status: number; retryAfterSeconds?: number }> {
+/** One POST /orders; resolves with the HTTP status, the order's id and Retry-After (seconds, if sent), or rejects on a transport error. */
+export function postOrder(baseUrl: string, user: BenchUser, price: number, timeoutMs = 30_000): Promise<{ status: number; orderId?: string; retryAfterSeconds?: number }> {
   const body = JSON.stringify({ price });
   const url = new URL('/orders', baseUrl);
   return new Promise((resolve, reject) => {
@@ -40,9 +47,23 @@ export function postOrder(baseUrl: string, user: BenchUser, price: number, timeo
         headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${user.token}` },
       },
       (res) => {
-        res.resume();
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
         const retryAfter = Number(res.headers['retry-after']);
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, ...(Number.isFinite(retryAfter) ? { retryAfterSeconds: retryAfter } : {}) }));
+        res.on('end', () => {
+          const status = res.statusCode ?? 0;
+          // The order's id ties the client's view (when it was sent and answered) to the services' rows.
+          let orderId: string | undefined;
+          if (status === 201 || status === 200) {
+            try {
+              const id = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { id?: unknown }).id;
+              if (typeof id === 'string') orderId = id;
+            } catch {
+              // Not JSON: the record simply has no id.
+            }
+          }
+          resolve({ status, ...(orderId ? { orderId } : {}), ...(Number.isFinite(retryAfter) ? { retryAfterSeconds: retryAfter } : {}) });
+        });
         res.on('error', reject);
       },
     );
@@ -52,9 +73,17 @@ export function postOrder(baseUrl: string, user: BenchUser, price: number, timeo
   });
 }
 
-/** Sends `rate` orders per second for `seconds`, on schedule, cycling through the users. */
-export async function openLoop(options: { baseUrl: string; users: BenchUser[]; rate: number; seconds: number; price: number }): Promise<LoadResult> {
-  const { baseUrl, users, rate, seconds, price } = options;
+/**
+ * Sends `rate` orders per second for `seconds`, on schedule, cycling through the users.
+ * `baseUrl` may list several instances of order-service: requests go to them in turn (round robin).
+ * `perUser` consecutive requests go to one user before the next user's turn (default 1): with 2,
+ * each user places two orders 1/rate apart, which with two instances land on different instances,
+ * the case where per-user order could break.
+ */
+export async function openLoop(options: { baseUrl: string | string[]; users: BenchUser[]; rate: number; seconds: number; price: number; perUser?: number }): Promise<LoadResult> {
+  const { users, rate, seconds, price } = options;
+  const targets = Array.isArray(options.baseUrl) ? options.baseUrl : [options.baseUrl];
+  const perUser = Math.max(1, options.perUser ?? 1);
   const total = Math.round(rate * seconds);
   const records: RequestRecord[] = [];
   const errors: Record<string, number> = {};
@@ -67,11 +96,13 @@ export async function openLoop(options: { baseUrl: string; users: BenchUser[]; r
       // Everything due by now leaves now: a late timer never lowers the offered rate.
       while (sent < total && (sent * 1000) / rate <= elapsed) {
         const dueMs = (sent * 1000) / rate;
-        const user = users[sent % users.length] as BenchUser;
+        const sentMs = performance.now() - started;
+        const user = users[Math.floor(sent / perUser) % users.length] as BenchUser;
+        const target = targets[sent % targets.length] as string;
         sent += 1;
-        const pending = postOrder(baseUrl, user, price)
-          .then(({ status }) => {
-            records.push({ dueMs, latencyMs: performance.now() - started - dueMs, status });
+        const pending = postOrder(target, user, price)
+          .then(({ status, orderId }) => {
+            records.push({ dueMs, sentMs, latencyMs: performance.now() - started - dueMs, status, userId: user.id, target, ...(orderId ? { orderId } : {}) });
           })
           .catch((error: Error) => {
             errors[error.message] = (errors[error.message] ?? 0) + 1;
@@ -106,8 +137,8 @@ export async function closedLoop(options: { baseUrl: string; users: BenchUser[];
       const dueMs = performance.now() - started;
       const user = users[next++ % users.length] as BenchUser;
       try {
-        const { status, retryAfterSeconds } = await postOrder(baseUrl, user, price);
-        records.push({ dueMs, latencyMs: performance.now() - started - dueMs, status });
+        const { status, orderId, retryAfterSeconds } = await postOrder(baseUrl, user, price);
+        records.push({ dueMs, sentMs: dueMs, latencyMs: performance.now() - started - dueMs, status, userId: user.id, target: baseUrl, ...(orderId ? { orderId } : {}) });
         if (status === 503 && retryAfterSeconds !== undefined) {
           // With jitter, as client libraries do, so refused clients do not come back in step.
           const waitMs = retryAfterSeconds * 1000 * (0.5 + Math.random());

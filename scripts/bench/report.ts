@@ -2,6 +2,7 @@
  * The benchmark's outputs: a Markdown table and an SVG picture (settled orders/s and POST→e-mail
  * latency percentiles against the offered rate), both generated from the results JSON.
  */
+import { perUserOrderHolds, type PerUserOrderResult } from './ordering.js';
 import type { BenchResults, StepResult } from './types.js';
 
 const fmt = (value: number | null | undefined, digits = 0): string => (value === null || value === undefined ? '—' : value.toFixed(digits));
@@ -10,8 +11,23 @@ const ms = (value: number | null | undefined): string =>
 
 export function stepLabel(step: StepResult): string {
   const where = step.target === 'gateway' ? ' via entry point' : '';
-  if (step.kind === 'closed') return `${step.connections} clients closed-loop${where}`;
-  return `${step.offeredRate}/s${where}${step.note ? ` (${step.note})` : ''}`;
+  const instances = step.instances !== undefined ? ` × ${step.instances} instance${step.instances === 1 ? '' : 's'}` : '';
+  if (step.kind === 'closed') return `${step.connections} clients closed-loop${where}${instances}`;
+  return `${step.offeredRate}/s${where}${instances}${step.note ? ` (${step.note})` : ''}`;
+}
+
+/** The process-group keys of a service in a step: `<service>` and its named instances `<service>-<name>`. */
+const keysOf = (record: Record<string, number>, service: string): string[] =>
+  Object.keys(record).filter((k) => k === service || (k.startsWith(`${service}-`) && k.length === service.length + 2));
+
+export function perUserOrderSummary(result: PerUserOrderResult): string {
+  const { inversions: inv } = result;
+  return (
+    `${perUserOrderHolds(result) ? 'held' : '**BROKEN**'}: ${result.orderedPairs} ordered pairs of ${result.users} users ` +
+    `(${result.crossInstancePairs} across instances; ${result.concurrentPairs} overlapping pairs not ordered), ` +
+    `inversions billing ${inv.billing} / order ${inv.order} / notification ${inv.notification}` +
+    `${result.incomplete > 0 ? `, ${result.incomplete} incomplete` : ''}`
+  );
 }
 
 export function markdownTable(results: BenchResults): string {
@@ -21,8 +37,9 @@ export function markdownTable(results: BenchResults): string {
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const step of results.steps) {
-    const cpu = services.map((s) => fmt(((step.cpuMs[s] ?? 0) / 10 / step.seconds), 0)).join(' / ');
-    const rss = Math.max(...services.map((s) => step.peakMemoryMb[s] ?? 0));
+    // With several instances: CPU summed over a service's instances, RSS of the largest process.
+    const cpu = services.map((s) => fmt(keysOf(step.cpuMs, s).reduce((sum, k) => sum + (step.cpuMs[k] ?? 0), 0) / 10 / step.seconds, 0)).join(' / ');
+    const rss = Math.max(...services.flatMap((s) => keysOf(step.peakMemoryMb, s).map((k) => step.peakMemoryMb[k] ?? 0)));
     lines.push(
       `| ${stepLabel(step)} | ${fmt(step.offeredPerSecond, 1)} | ${fmt(step.acceptedPerSecond, 1)}${step.rejected503 > 0 ? ` (${step.rejected503} × 503)` : ''} | ${fmt(step.settledPerSecond, 1)} | ${ms(step.http.p50)} / ${ms(step.http.p99)} | ${ms(step.toFinal.p50)} / ${ms(step.toFinal.p99)} | ${ms(step.toEmail.p50)} / ${ms(step.toEmail.p95)} / ${ms(step.toEmail.p99)} | ${step.backlogAtEnd.unsettledOrders} orders, ${fmt(step.drainSeconds, 1)} s | ${fmt(step.serviceCpuMsPerSettledOrder, 1)} | ${cpu} | ${rss} | ${fmt(step.commitsPerOrder, 1)} | ${fmt(step.walBytesPerOrder / 1024, 1)} |`,
     );
@@ -30,8 +47,36 @@ export function markdownTable(results: BenchResults): string {
   return lines.join('\n');
 }
 
+/** Per process (each instance, Kafka, the registry, PostgreSQL): CPU % of one core and peak memory, per step. */
+export function processTable(results: BenchResults): string {
+  const names = [...new Set(results.steps.flatMap((s) => Object.keys(s.cpuMs)))];
+  const lines = [`| step | ${names.map((n) => `${n} CPU % / MB`).join(' | ')} |`, `|---|${names.map(() => '---').join('|')}|`];
+  for (const step of results.steps) {
+    lines.push(`| ${stepLabel(step)} | ${names.map((n) => `${fmt((step.cpuMs[n] ?? 0) / 10 / step.seconds, 0)} / ${fmt(step.peakMemoryMb[n])}`).join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
+
+/** Per step: the per-user order check (ordering.ts). */
+export function perUserOrderTable(results: BenchResults): string {
+  const lines = [
+    '| step | users | ordered pairs (across instances) | overlapping pairs (not ordered) | inversions billing / order / notification | ties order / notification (same ms) | incomplete | per-user order |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
+  for (const step of results.steps) {
+    const r = step.perUserOrder;
+    if (!r) continue;
+    lines.push(
+      `| ${stepLabel(step)} | ${r.users} | ${r.orderedPairs} (${r.crossInstancePairs}) | ${r.concurrentPairs} | ${r.inversions.billing} / ${r.inversions.order} / ${r.inversions.notification} | ${r.ties.order} / ${r.ties.notification} | ${r.incomplete} | ${perUserOrderHolds(r) ? 'held' : '**broken**'} |`,
+    );
+  }
+  const examples = results.steps.flatMap((s) => s.perUserOrder?.examples ?? []);
+  return [...lines, ...(examples.length > 0 ? ['', 'Inversions:', ...examples.map((e) => `- ${e}`)] : [])].join('\n');
+}
+
 export function markdownSummary(results: BenchResults): string {
   const { anchors, headline } = results;
+  const instancesRun = results.steps.some((s) => s.instances !== undefined);
   return [
     `# Benchmark ${results.startedAt} (commit ${results.commit}${results.dirty ? ', uncommitted changes' : ''})`,
     '',
@@ -48,6 +93,16 @@ export function markdownSummary(results: BenchResults): string {
     '',
     markdownTable(results),
     '',
+    ...(results.steps.some((s) => s.perUserOrder)
+      ? [
+          '**Per-user order** (docs/architecture.md, "Per-user ordering"): for consecutive accepted orders of one user where the first was answered before the second was sent, the first must be charged (billing\'s ledger: the higher balance_after), reach its final state (orders.completed_at) and get its e-mail (messages.sent_at) before the second. ' +
+            (instancesRun ? 'Each user places two orders in a row, 1/rate apart, sent to different order-service instances in turn.' : ''),
+          '',
+          perUserOrderTable(results),
+          '',
+        ]
+      : []),
+    ...(instancesRun ? ['**Per process** (CPU % of one core / peak MB):', '', processTable(results), ''] : []),
     'settled/s: orders whose final state and e-mail were both stored during the step. Latencies from the services\' own timestamps (orders.created_at → completed_at, → messages.sent_at) of orders placed during the step. CPU % is of one core; the machine has ' +
       `${results.machine.cpus}. Backlog: orders placed but not settled when the step ended; drain: seconds until none was left.`,
     '',

@@ -1,4 +1,5 @@
 import type { HttpFloorResult, PgbenchResult } from './anchors.js';
+import type { PerUserOrderResult } from './ordering.js';
 
 export interface Percentiles {
   p50: number | null;
@@ -16,6 +17,12 @@ export interface StepResult {
   connections?: number;
   /** e.g. "half of peak", "after 200000 orders". */
   note?: string;
+  /** Instances of each service running (absent: 1); open-loop requests go round robin over order-service's. */
+  instances?: number;
+  /** Orders per user in a row (absent: 1); see openLoop's perUser. */
+  perUser?: number;
+  /** Per-user settlement order against placement order, from the services' rows (ordering.ts). */
+  perUserOrder?: PerUserOrderResult;
   seconds: number;
   sent: number;
   offeredPerSecond: number;
