@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { namespaced, topics } from '@eventflow/events';
 import { repoRoot } from '@eventflow/system-harness';
 import { newUser } from './support.js';
 
@@ -9,7 +10,8 @@ const run = promisify(execFile);
 describe('event inspection', () => {
   it('npm run events -- tail decodes a real event with its key, partition, offset and headers', async () => {
     const user = await newUser();
-    const { stdout } = await run('npx', ['tsx', 'scripts/events.ts', 'tail', 'user-events', '--from-beginning', '--idle-seconds', '3'], {
+    // The system under test publishes in this run's Kafka namespace (KAFKA_NAMESPACE), not to the release topic.
+    const { stdout } = await run('npx', ['tsx', 'scripts/events.ts', 'tail', namespaced(topics.userEvents), '--from-beginning', '--idle-seconds', '3'], {
       cwd: repoRoot,
       timeout: 90_000,
       maxBuffer: 64 * 1024 * 1024,
