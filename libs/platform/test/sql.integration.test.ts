@@ -65,4 +65,27 @@ describe('createSqlDb (raw SQL on a pg pool, the consumer hot path)', () => {
     for (const done of release) done();
     await Promise.all(holders);
   });
+
+  it('survives a connection lost between two statements of a transaction (PostgreSQL restarting)', async () => {
+    const other = createSqlDb({ connectionString: adminUrl, max: 1 });
+    try {
+      const failure = await db
+        .$transaction(async (tx) => {
+          const [me] = await tx.$queryRawUnsafe<Array<{ pid: number }>>('SELECT pg_backend_pid() AS pid');
+          // Terminated while this client is idle in the transaction: the driver reports it as an 'error'
+          // event on the checked-out client, which must not be unhandled (it would end the process).
+          await other.$queryRawUnsafe('SELECT pg_terminate_backend($1)', me?.pid);
+          for (let tries = 0; tries < 100; tries++) {
+            const alive = await other.$queryRawUnsafe<Array<{ n: bigint }>>('SELECT count(*) AS n FROM pg_stat_activity WHERE pid = $1', me?.pid);
+            if (alive[0]?.n === 0n) break;
+          }
+          await tx.$executeRawUnsafe(`INSERT INTO ${table} (id, amount) VALUES ($1::uuid, 1)`, randomUUID());
+        })
+        .catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(Error);
+      expect(await db.$queryRawUnsafe('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+    } finally {
+      await other.$disconnect();
+    }
+  });
 });

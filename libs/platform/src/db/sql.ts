@@ -64,6 +64,12 @@ export function createSqlDb(options: SqlDbOptions): SqlDb {
     async $transaction(fn, transactionOptions) {
       const client = await connect(pool, transactionOptions?.maxWait);
       let broken: unknown;
+      // A checked-out client has no pool listener: a connection lost between two statements (PostgreSQL
+      // restarting) would be an unhandled 'error' event and kill the process. The next statement fails instead.
+      const lost = (error: Error) => {
+        broken = error;
+      };
+      client.on('error', lost);
       try {
         await client.query('BEGIN');
         // Prisma's `timeout` bounds the whole transaction; here it bounds each statement and each idle gap.
@@ -81,6 +87,7 @@ export function createSqlDb(options: SqlDbOptions): SqlDb {
         throw error;
       } finally {
         // A connection whose ROLLBACK failed is in an unknown state: the pool drops it.
+        client.off('error', lost);
         client.release(broken instanceof Error ? broken : undefined);
       }
     },
