@@ -164,7 +164,7 @@ async function crossCheckWithCode(document: AsyncAPIDocumentInterface, result: C
     return;
   }
   // The provisioning defaults (libs/events/src/cli/provision.ts) are what the document shows.
-  const declared = events.declaredTopics({ partitions: 3, replicationFactor: 1, minInsyncReplicas: 1 });
+  const declared = events.declaredTopics({ partitions: 3, replicationFactor: 1, minInsyncReplicas: 1, namespace: '' });
   const declaredNames = new Set(declared.map((t) => t.topic));
   for (const topic of declared) {
     const channel = channelByAddress.get(topic.topic);
