@@ -96,7 +96,7 @@ export function markdownSummary(results: BenchResults): string {
     ...(results.steps.some((s) => s.perUserOrder)
       ? [
           '**Per-user order** (docs/architecture.md, "Per-user ordering"): for consecutive accepted orders of one user where the first was answered before the second was sent, the first must be charged (billing\'s ledger: the higher balance_after), reach its final state (orders.completed_at) and get its e-mail (messages.sent_at) before the second. ' +
-            (instancesRun ? 'Each user places two orders in a row, 1/rate apart, sent to different order-service instances in turn.' : ''),
+            (instancesRun ? 'In the instances steps each user places two orders in a row, 1/rate apart, sent to order-service\'s instances in turn (with two instances, one on each).' : ''),
           '',
           perUserOrderTable(results),
           '',

@@ -12,11 +12,11 @@ import { keepConnectionToDrain } from './body-limit.js';
 import { exposeMetrics } from './metrics.js';
 import { openApiOptions } from './openapi.js';
 import { HttpProblem, problemContentType, problemSchema } from './problem.js';
+import { perUserLimiters, rateLimiter, registerRateLimiting } from './rate-limit.js';
 import { uuidPattern } from './schemas.js';
 
 /** A UUID in any case (request ids are opaque to us; only their shape is checked). */
 const requestIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-import { perUserLimiters, rateLimiter, registerRateLimiting } from './rate-limit.js';
 
 export type { HttpServer } from './http-server.js';
 
