@@ -1,8 +1,11 @@
 import { Type, type Static } from 'typebox';
 import { commonConfigSchema, loadConfig } from '@eventflow/platform';
 
+// User-service consumes no events, so the consumer's batch size is not read.
+const { CONSUMER_BATCH_SIZE: _batch, ...common } = commonConfigSchema;
+
 export const userConfigSchema = Type.Object({
-  ...commonConfigSchema,
+  ...common,
   PORT: Type.Integer({ minimum: 1, maximum: 65_535, default: 3001 }),
   JWT_PRIVATE_KEY: Type.String({ minLength: 1, description: 'PEM (PKCS#8) Ed25519 private key that signs access tokens; its public key must be in JWT_PUBLIC_KEYS' }),
   ACCESS_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 86_400, default: 3_600 }),

@@ -96,6 +96,9 @@ SHUTDOWN_TIMEOUT_MS: {{ $root.Values.shutdownTimeoutMs | quote }}
 OUTBOX_POLL_INTERVAL_MS: {{ $root.Values.outbox.pollIntervalMs | quote }}
 OUTBOX_BATCH_SIZE: {{ $root.Values.outbox.batchSize | quote }}
 {{- end }}
+{{- if ne $component "user" }}{{/* user-service consumes no events */}}
+CONSUMER_BATCH_SIZE: {{ $root.Values.consumer.batchSize | quote }}
+{{- end }}
 {{- if eq $component "user" }}
 ACCESS_TOKEN_TTL_SECONDS: {{ $svc.accessTokenTtlSeconds | quote }}
 LOGIN_ATTEMPTS_PER_IP: {{ $root.Values.rateLimits.loginAttemptsPerIp | quote }}

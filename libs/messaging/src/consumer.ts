@@ -3,6 +3,7 @@ import type { EventCodec } from '@eventflow/events';
 import { namespaced } from '@eventflow/events';
 import type { Logger } from '@eventflow/platform';
 import { errorMessage } from '@eventflow/platform';
+import { applyingTogether, type BatchOutcome } from './consuming/batch.js';
 import { decoding } from './consuming/decode.js';
 import { deadLettering } from './consuming/dead-letter.js';
 import { headersOf, type Delivery, type ProcessOutcome, type Step } from './consuming/delivery.js';
@@ -44,18 +45,29 @@ export interface EventConsumerOptions<TX extends SqlExecutor> {
   group?: Partial<GroupTiming>;
   /** Called after a transaction that may have written to the outbox commits. */
   onCommitted?: () => void;
+  /**
+   * At most this many of a partition's waiting messages are applied in one transaction (see
+   * consuming/batch.ts); 1 applies every message in its own transaction.
+   */
+  maxBatchSize?: number;
 }
 
+/** Enough to share a commit among what arrives in one fetch at this machine's rates, small enough to keep a transaction's locks short. */
+export const defaultMaxBatchSize = 50;
+
 /**
- * The Kafka side of consuming: joins the group, runs each message through the pipeline of
- * policies (./consuming: keep-alive, tracing and metrics, dead-lettering, decoding, dispatch,
- * inbox with retries) and resolves its offset only after that, so offsets are committed only
- * after the message's transaction.
+ * The Kafka side of consuming: joins the group; applies the messages a fetch brought for a
+ * partition in runs of up to maxBatchSize, one transaction per run (./consuming/batch.ts); a run
+ * with anything unusual in it, and a lone message, go one by one through the pipeline of policies
+ * (./consuming: keep-alive, tracing and metrics, dead-lettering, decoding, dispatch, inbox with
+ * retries). Offsets are resolved only after the transaction that applied them committed.
  */
 export class EventConsumer<TX extends SqlExecutor> {
   private readonly consumer: Consumer;
   private readonly producer: Producer;
   private readonly pipeline: Step<Delivery>;
+  private readonly applyBatch: (deliveries: Delivery[]) => Promise<BatchOutcome>;
+  private readonly maxBatchSize: number;
   private stopping = false;
   /** In the group with partitions assigned (false while joining or rebalancing). */
   joined = false;
@@ -90,6 +102,16 @@ export class EventConsumer<TX extends SqlExecutor> {
         ),
       ),
     );
+    this.applyBatch = applyingTogether({
+      codec: options.codec,
+      handlers: options.handlers,
+      db: options.db,
+      consumer: groupId,
+      producer: options.producer ?? options.groupId,
+      logger: options.logger,
+      ...(options.onCommitted && { onCommitted: options.onCommitted }),
+    });
+    this.maxBatchSize = Math.max(1, options.maxBatchSize ?? defaultMaxBatchSize);
     this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
       this.joined = true;
       this.failure = undefined;
@@ -130,10 +152,21 @@ export class EventConsumer<TX extends SqlExecutor> {
       // A partition that is waiting out a retry must not hold up the others.
       partitionsConsumedConcurrently: 3,
       eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
-        for (const message of batch.messages) {
-          if (!isRunning() || isStale() || this.stopping) break;
-          await this.process(batch.topic, batch.partition, message, heartbeat);
-          resolveOffset(message.offset);
+        const live = () => isRunning() && !isStale() && !this.stopping;
+        for (let start = 0; start < batch.messages.length && live(); start += this.maxBatchSize) {
+          const run = batch.messages.slice(start, start + this.maxBatchSize);
+          // Several waiting messages: one transaction for all of them if nothing in it is unusual.
+          if (run.length > 1 && (await this.processTogether(batch.topic, batch.partition, run, heartbeat))) {
+            resolveOffset(run[run.length - 1]!.offset);
+          } else {
+            for (const message of run) {
+              if (!live()) break;
+              await this.process(batch.topic, batch.partition, message, heartbeat);
+              resolveOffset(message.offset);
+              await commitOffsetsIfNecessary();
+              await heartbeat();
+            }
+          }
           await commitOffsetsIfNecessary();
           await heartbeat();
         }
@@ -148,6 +181,23 @@ export class EventConsumer<TX extends SqlExecutor> {
     await this.running;
     await this.producer.disconnect();
     this.joined = false;
+  }
+
+  /**
+   * Applies a run of a partition's messages in one transaction (consuming/batch.ts), keeping the
+   * membership alive meanwhile; false when the run must go through the pipeline one by one.
+   */
+  async processTogether(topic: string, partition: number, messages: KafkaMessage[], heartbeat: () => Promise<void> = async () => {}): Promise<boolean> {
+    const deliveries = messages.map((message) => {
+      const headers = headersOf(message);
+      return { topic, partition, message, headers, heartbeat, logger: this.options.logger };
+    });
+    const keepAlive = setInterval(() => void heartbeat().catch(() => undefined), 1_000);
+    try {
+      return (await this.applyBatch(deliveries)) !== undefined;
+    } finally {
+      clearInterval(keepAlive);
+    }
   }
 
   /** Runs one message through the pipeline; resolves when it has an outcome (its offset may then be resolved). */

@@ -32,6 +32,8 @@ export interface MessagingConfig {
   /** Needed by services that publish events. */
   OUTBOX_POLL_INTERVAL_MS?: number;
   OUTBOX_BATCH_SIZE?: number;
+  /** Read by services that consume events (default: defaultMaxBatchSize). */
+  CONSUMER_BATCH_SIZE?: number;
 }
 
 export interface MessagingOptions<TX extends SqlExecutor> {
@@ -88,6 +90,7 @@ export class Messaging<TX extends SqlExecutor> {
         logger: options.logger.child({ component: 'consumer' }),
         onCommitted: () => this.relay?.nudge(),
         producer: options.service,
+        ...(options.config.CONSUMER_BATCH_SIZE !== undefined && { maxBatchSize: options.config.CONSUMER_BATCH_SIZE }),
         ...options.consumer,
       });
     }

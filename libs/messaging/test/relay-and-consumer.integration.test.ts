@@ -289,6 +289,60 @@ describe('EventConsumer with invalid fields', () => {
   });
 });
 
+describe('EventConsumer applying a partition\'s waiting events together', () => {
+  it('applies a run in shared transactions, each event once and in offset order, and one by one around a poison event', async () => {
+    const topic = await newTopic();
+    const groupId = `consumer-batch-${randomUUID()}`;
+    await createScratchTopic(dlqTopicOf(groupId));
+    const table = `batch_effects_${randomUUID().replaceAll('-', '')}`;
+    // applied: the order in which the handler ran; tx: the transaction it ran in.
+    await pool.query(`CREATE TABLE ${table} (applied BIGSERIAL PRIMARY KEY, event_id UUID NOT NULL, user_id UUID NOT NULL, tx BIGINT NOT NULL)`);
+    const consumer = new EventConsumer<SqlExecutor>({
+      kafka,
+      groupId,
+      topics: [topic],
+      codec,
+      db,
+      logger,
+      retry: { maxAttempts: 1, initialDelayMs: 10, maxDelayMs: 50 },
+      handlers: {
+        UserCreated: async (event: UserCreated, { tx }) => {
+          // The user id is cast by the database: 'not-a-uuid' is SQLSTATE 22P02, poison.
+          await tx.$executeRawUnsafe(`INSERT INTO ${table} (event_id, user_id, tx) VALUES ($1::uuid, $2::uuid, txid_current())`, event.metadata.eventId, event.userId);
+        },
+      },
+    });
+    const encode = async (row: ReturnType<typeof userCreated>) => ({ key: 'one-user', value: await codec.encode('UserCreated', row.payload as UserCreated), headers: { 'event-id': row.eventId } });
+    const applied = async () => (await pool.query<{ event_id: string; tx: string }>(`SELECT event_id, tx FROM ${table} ORDER BY applied`)).rows;
+    const producer = kafka.producer();
+    await producer.connect();
+    try {
+      // Published before the consumer joins, so its first fetch holds them all; the fifth twice.
+      const first = Array.from({ length: 20 }, () => userCreated());
+      await producer.send({ topic: namespaced(topic), messages: await Promise.all([...first.slice(0, 5), first[4]!, ...first.slice(5)].map(encode)) });
+      await consumer.start();
+      await waitFor('the first 20 events to be applied', async () => ((await applied()).length >= 20 ? true : undefined));
+      const firstApplied = await applied();
+      expect(firstApplied.map((r) => r.event_id)).toEqual(first.map((row) => row.eventId));
+      // Applied one transaction per event, they would be 20; in runs, a few.
+      expect(new Set(firstApplied.map((r) => r.tx)).size).toBeLessThanOrEqual(5);
+
+      const poison = userCreated();
+      (poison.payload as { userId: string }).userId = 'not-a-uuid';
+      const second = Array.from({ length: 6 }, () => userCreated());
+      await producer.send({ topic: namespaced(topic), messages: await Promise.all([...second.slice(0, 3), poison, ...second.slice(3)].map(encode)) });
+      await waitFor('the events after the poison one to be applied', async () => ((await applied()).length >= 26 ? true : undefined));
+      const letters = await readTopic(namespaced(dlqTopicOf(groupId)), 1);
+      expect(letters.map((l) => [l.headers['event-id'], l.headers['dlq-error-kind']])).toEqual([[poison.eventId, 'poison']]);
+      expect((await applied()).map((r) => r.event_id)).toEqual([...first, ...second].map((row) => row.eventId));
+      expect(await processedBy(groupId)).toEqual([...first, ...second].map((row) => row.eventId).sort());
+    } finally {
+      await producer.disconnect();
+      await consumer.stop();
+    }
+  });
+});
+
 describe('classifyFailure on errors PostgreSQL really raises', () => {
   const failureOf = async (sql: string, values: unknown[] = []) => {
     try {

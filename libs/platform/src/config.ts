@@ -55,6 +55,12 @@ export const commonConfigSchema = {
   }),
   OUTBOX_POLL_INTERVAL_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 200 }),
   OUTBOX_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 1_000, default: 100 }),
+  CONSUMER_BATCH_SIZE: Type.Integer({
+    minimum: 1,
+    maximum: 1_000,
+    default: 50,
+    description: "At most this many of a partition's waiting events are applied in one transaction (1: one transaction per event)",
+  }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120_000, default: 15_000 }),
 } satisfies TProperties;
 

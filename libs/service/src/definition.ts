@@ -11,9 +11,9 @@ type CommonConfig = Static<TObject<typeof commonConfigSchema>>;
 /**
  * The validated settings the runner reads. Every service's config schema spreads
  * commonConfigSchema and adds PORT; a service that publishes no events may leave out the OUTBOX_*
- * settings, one without Prefer: wait leaves out PREFER_WAIT_MAX_SECONDS.
+ * settings, one that consumes none CONSUMER_BATCH_SIZE, one without Prefer: wait leaves out PREFER_WAIT_MAX_SECONDS.
  */
-export type ServiceConfig = Omit<CommonConfig, 'OUTBOX_POLL_INTERVAL_MS' | 'OUTBOX_BATCH_SIZE'> &
+export type ServiceConfig = Omit<CommonConfig, 'OUTBOX_POLL_INTERVAL_MS' | 'OUTBOX_BATCH_SIZE' | 'CONSUMER_BATCH_SIZE'> &
   MessagingConfig & { PORT: number; PREFER_WAIT_MAX_SECONDS?: number };
 
 /**

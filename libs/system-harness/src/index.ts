@@ -116,6 +116,7 @@ export function serviceEnv(spec: ServiceSpec, stack: Record<string, string>, key
     env['OUTBOX_POLL_INTERVAL_MS'] = '200';
     env['OUTBOX_BATCH_SIZE'] = '100';
   }
+  if (spec.name !== 'user-service') env['CONSUMER_BATCH_SIZE'] = '50';
   if (spec.name === 'user-service') {
     env['JWT_PRIVATE_KEY'] = keys.privateKey;
     env['ACCESS_TOKEN_TTL_SECONDS'] = '3600';

@@ -5,3 +5,4 @@ export * from './handlers.js';
 export * from './inbox.js';
 export * from './dead-letter.js';
 export * from './observe.js';
+export * from './batch.js';
