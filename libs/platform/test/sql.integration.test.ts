@@ -57,6 +57,39 @@ describe('createSqlDb (raw SQL on a pg pool, the consumer hot path)', () => {
     expect(await db.$queryRawUnsafe('SELECT 1 AS one')).toEqual([{ one: 1 }]);
   });
 
+  it('bounds the statements and idle gaps of a transaction with its timeout, and only inside it', async () => {
+    const settings = 'SELECT current_setting($1) AS statement, current_setting($2) AS idle';
+    const names = ['statement_timeout', 'idle_in_transaction_session_timeout'];
+    const defaults = await db.$queryRawUnsafe(settings, ...names);
+    const inside = await db.$transaction(async (tx) => {
+      await tx.$executeRawUnsafe(`INSERT INTO ${table} (id, amount) VALUES ($1::uuid, 1)`, randomUUID());
+      return tx.$queryRawUnsafe(settings, ...names);
+    }, { timeout: 1_500 });
+    expect(inside).toEqual([{ statement: '1500ms', idle: '1500ms' }]);
+    // A statement that waits for a lock another transaction holds is cancelled after the timeout.
+    const lockKey = 770_001;
+    let release!: () => void;
+    let locked!: () => void;
+    const holding = new Promise<void>((resolve) => (locked = resolve));
+    const holder = db.$transaction(async (tx) => {
+      await tx.$queryRawUnsafe('SELECT pg_advisory_xact_lock($1)', lockKey);
+      locked();
+      await new Promise<void>((resolve) => (release = resolve));
+    });
+    await holding;
+    try {
+      await expect(db.$transaction((tx) => tx.$queryRawUnsafe('SELECT pg_advisory_xact_lock($1)', lockKey), { timeout: 200 })).rejects.toMatchObject({
+        code: '57014', // query_canceled: statement timeout
+      });
+    } finally {
+      release();
+      await holder;
+    }
+    // SET LOCAL: both pooled connections are back to the server's defaults for the next transactions.
+    const after = await Promise.all([0, 1].map(() => db.$transaction((tx) => tx.$queryRawUnsafe(settings, ...names))));
+    expect(after).toEqual([defaults, defaults]);
+  });
+
   it('gives up waiting for a pooled connection after maxWait', async () => {
     const release: Array<() => void> = [];
     const holders = [0, 1].map(() => db.$transaction(() => new Promise<void>((resolve) => release.push(resolve))));
