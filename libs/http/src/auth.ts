@@ -23,6 +23,8 @@ export interface TokenVerifierOptions {
   publicKeys: string;
   issuer: string;
   audience: string;
+  /** How many verified tokens are remembered until their expiry (default 1,000; 0: verify every time). See createTokenVerifier. */
+  cacheSize?: number;
 }
 
 export type TokenVerifier = (token: string) => Promise<AuthenticatedUser>;
@@ -35,6 +37,17 @@ const requiredClaims = ['exp', 'iat', 'sub', 'iss', 'aud'];
  * key as a secret are refused before any key is used), `typ: at+jwt`, a `kid` naming a key of the
  * set, and the required claims. Rotation: the set holds the new and the previous public key while
  * tokens of the previous one may still be alive; removing it later ends them.
+ *
+ * A client sends the same token with every request for its lifetime, and verifying it (an Ed25519
+ * signature and the claims) was about a tenth of POST /orders' CPU (scripts/bench/placement.ts). So
+ * the last `cacheSize` tokens that verified are remembered, keyed by the whole token string, until
+ * their `exp`. That answers exactly as verifying again would: the verdict depends only on the
+ * token's bytes (the signature covers header and claims, so only the very same string hits), the
+ * key set (fixed for the life of the process: a rotation that removes a key restarts the
+ * services) and the clock, of which only `exp` can turn a valid token invalid later (checked on
+ * every hit, as jose compares it: expired once the current second reaches `exp`). Access tokens
+ * have no revocation list to miss. Refused tokens are never remembered, so only tokens
+ * user-service signed can enter, and the oldest entry leaves first (about 1 kB each).
  */
 export async function createTokenVerifier(options: TokenVerifierOptions): Promise<TokenVerifier> {
   const keys = await parsePublicKeySet(options.publicKeys);
@@ -44,7 +57,14 @@ export async function createTokenVerifier(options: TokenVerifierOptions): Promis
     if (!key) throw new errors.JWKSNoMatchingKey(`no key with kid ${header.kid} in the key set`);
     return key;
   };
+  const cacheSize = options.cacheSize ?? 1_000;
+  const verified = new Map<string, { user: AuthenticatedUser; expiresAtMs: number }>();
   return async (token) => {
+    const remembered = verified.get(token);
+    if (remembered) {
+      if (Date.now() < remembered.expiresAtMs) return remembered.user;
+      verified.delete(token);
+    }
     const { payload } = await jwtVerify(token, keyFor, {
       issuer: options.issuer,
       audience: options.audience,
@@ -55,7 +75,12 @@ export async function createTokenVerifier(options: TokenVerifierOptions): Promis
     if (typeof payload.sub !== 'string' || typeof payload['email'] !== 'string') {
       throw new Error('token lacks subject or email');
     }
-    return { id: payload.sub, email: payload['email'] };
+    const user: AuthenticatedUser = Object.freeze({ id: payload.sub, email: payload['email'] });
+    if (cacheSize > 0 && typeof payload.exp === 'number') {
+      if (verified.size >= cacheSize) verified.delete(verified.keys().next().value as string);
+      verified.set(token, { user, expiresAtMs: payload.exp * 1000 });
+    }
+    return user;
   };
 }
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '@eventflow/platform';
-import { createTestTokens, type TestTokens } from '@eventflow/testing';
+import { createTestTokens, waitFor, type TestTokens } from '@eventflow/testing';
 import { authenticatedRoutes, callerOf, createHttpServer, createTokenVerifier, parsePublicKeySet, type TokenVerifier } from '../src/index.js';
 
 const user = { id: '0b7d3c1e-56a8-4a53-9a5e-2f1f6d1f0c11', email: 'u@example.com' };
@@ -75,6 +75,31 @@ describe('access token verification', () => {
     await expect(duringRotation(await current.tokenFor(user))).resolves.toEqual(user);
     const afterRotation = await verifierFor(current);
     await expect(afterRotation(oldToken)).rejects.toThrow(/kid/);
+  });
+
+  it('remembers a verified token only until its exp: then it is refused as when it was never seen', async () => {
+    const verify = await verifierFor(current);
+    const shortLived = await sign(current, claims({ exp: now() + 2 }), { typ: 'at+jwt', kid: current.keyId });
+    await expect(verify(shortLived)).resolves.toEqual(user);
+    await expect(verify(shortLived)).resolves.toEqual(user);
+    const refusal = await waitFor(
+      'the remembered token to be refused after its exp',
+      () => verify(shortLived).then(() => undefined, (error: unknown) => error as Error),
+      { timeoutMs: 4_000, intervalMs: 50 },
+    );
+    expect(refusal.message).toMatch(/exp/);
+  });
+
+  it('answers only the very token that verified from memory: another signature on the same claims is refused', async () => {
+    const verify = await verifierFor(current);
+    const token = await current.tokenFor(user);
+    await expect(verify(token)).resolves.toEqual(user);
+    const [header, payload, signature = ''] = token.split('.');
+    const middle = Math.floor(signature.length / 2);
+    const tampered = `${header}.${payload}.${signature.slice(0, middle)}${signature[middle] === 'A' ? 'B' : 'A'}${signature.slice(middle + 1)}`;
+    await expect(verify(tampered)).rejects.toThrow(/signature/);
+    await expect(verify(await sign(previous, claims(), { typ: 'at+jwt', kid: current.keyId }))).rejects.toThrow(/signature/);
+    await expect(verify(token)).resolves.toEqual(user);
   });
 
   it('reads a certificate in the set as its public key (the chart generates one) and refuses anything else', async () => {
