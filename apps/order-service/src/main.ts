@@ -5,6 +5,7 @@ import { buildApp } from './app.js';
 import { Orders, orderSettledChannel } from './application/orders.js';
 import { loadOrderConfig } from './config.js';
 import { orderConsumerGroup, orderHandlers } from './events/handlers.js';
+import { createPlacementDb } from './persistence/placements.js';
 import { createDb } from './persistence/prisma.js';
 
 const streams = serviceStreams['order-service'];
@@ -13,7 +14,10 @@ await runService({
   name: 'order-service',
   loadConfig: loadOrderConfig,
   database: createDb,
-  parts: ({ name, db }) => ({ orders: new Orders(db, name) }),
+  parts: ({ name, config, db }) => {
+    const placements = createPlacementDb(config.DATABASE_URL, name);
+    return { placements, orders: new Orders(db, placements, name) };
+  },
   // A placed order is published at once instead of at the next poll.
   // What it publishes and consumes is declared once, in the catalogue's serviceStreams (the broker's ACLs come from it too).
   publishes: { events: [...streams.publishes], lockKey: 0x0de5, fromHttp: true },
@@ -32,5 +36,10 @@ await runService({
       { groupId: 'notification-service', topics: [topics.orderEvents] },
     ],
   }),
-  app: buildApp,
+  app: async ({ placements, ...deps }) => {
+    const app = await buildApp(deps);
+    // Closed after the server stopped taking requests; pg ends busy connections once their statement is done.
+    app.addHook('onClose', () => placements.$disconnect());
+    return app;
+  },
 });

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PaymentFailed, PaymentSucceeded } from '@eventflow/events';
 import { createTokenVerifier, requestFingerprint, type HttpServer } from '@eventflow/http';
 import { PoisonMessageError, createLogger } from '@eventflow/platform';
-import { NotificationListener } from '@eventflow/platform/db';
+import { NotificationListener, createSqlDb } from '@eventflow/platform/db';
 import { createTestTokens, eventMetadata, scratchDatabase } from '@eventflow/testing';
 import { buildApp } from '../src/app.js';
 import { Orders, orderSettledChannel } from '../src/application/orders.js';
@@ -13,7 +13,9 @@ import { createDb, type Db } from '../src/persistence/prisma.js';
 // A migrated scratch database on the real PostgreSQL; no Kafka needed at this level.
 const database = await scratchDatabase(fileURLToPath(new URL('../prisma/migrations', import.meta.url)));
 const db: Db = createDb(database.url);
-const orders = new Orders(db, 'order-service');
+// POST /orders' statement runs on a plain pg pool, as in main.ts.
+const placements = createSqlDb({ connectionString: database.url, max: 5, connectionTimeoutMs: 2_000 });
+const orders = new Orders(db, placements, 'order-service');
 const tokens = createTestTokens();
 const context = { producer: 'order-service', correlationId: 'test' };
 let app: HttpServer;
@@ -48,6 +50,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await app.close();
   await db.$disconnect();
+  await placements.$disconnect();
   await database.drop();
 });
 
@@ -57,6 +60,18 @@ describe('orders on PostgreSQL', () => {
     const { order } = await orders.place(userId, 1_500, context);
     expect(order).toMatchObject({ userId, price: 1_500, status: 'PENDING_PAYMENT' });
     expect(await outboxFor(order.id)).toEqual([{ event_type: 'OrderPlaced', key: userId }]);
+  });
+
+  it('gives orders time-ordered ids (UUIDv7) and an OrderPlaced whose placedAt is the row\'s created_at', async () => {
+    const userId = randomUUID();
+    const { order } = await orders.place(userId, 1_200, context);
+    expect(order.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    const [row] = await db.$queryRaw<Array<{ created_at: Date; placed_at: string; price: bigint; status: string }>>`
+      SELECT o.created_at, e.payload->>'placedAt' AS placed_at, o.price, o.status FROM orders o JOIN outbox_events e ON e.payload->>'orderId' = o.id::text WHERE o.id = ${order.id}::uuid`;
+    expect(row).toMatchObject({ price: 1_200n, status: 'PENDING_PAYMENT' });
+    expect(Number(row?.placed_at)).toBe(row?.created_at.getTime());
+    expect(order.createdAt).toBe(row?.created_at.toISOString());
+    expect(await orders.get(userId, order.id)).toEqual(order);
   });
 
   it('returns the same order for a repeated Idempotency-Key, even when the requests race', async () => {
@@ -185,12 +200,60 @@ describe('orders HTTP API', () => {
       expect(await outboxFor([...ids][0] ?? '')).toHaveLength(1);
     });
 
+    it('treats a key older than the retention as new: a new order, recorded under the key', async () => {
+      const { user, auth } = await caller();
+      const headers = { ...auth, 'idempotency-key': randomUUID() };
+      const first = (await place(headers, 700)).json<{ id: string }>();
+      await db.$executeRaw`UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE user_id = ${user.id}::uuid`;
+      const second = await place(headers, 701);
+      expect(second.statusCode).toBe(201);
+      expect(second.json<{ id: string }>().id).not.toBe(first.id);
+      const again = await place(headers, 701);
+      expect([again.statusCode, again.json<{ id: string }>().id]).toEqual([200, second.json<{ id: string }>().id]);
+    });
+
     it('accepts orders without a key, each one a new order', async () => {
       const { user, auth } = await caller();
       expect((await place(auth, 100)).statusCode).toBe(201);
       expect((await place(auth, 100)).statusCode).toBe(201);
       expect(await db.order.count({ where: { userId: user.id } })).toBe(2);
     });
+  });
+});
+
+describe('POST /orders when no database connection is free', () => {
+  it('answers 503 problem+json with Retry-After within the pool wait, and writes nothing', async () => {
+    const tight = createSqlDb({ connectionString: database.url, max: 1, connectionTimeoutMs: 200 });
+    const server = await buildApp({
+      logger: createLogger('order-test', 'silent'),
+      orders: new Orders(db, tight, 'order-service'),
+      verifyToken: await createTokenVerifier(tokens),
+      readiness: [],
+      bodyLimit: 1_024,
+    });
+    const user = { id: randomUUID(), email: 'busy@example.com' };
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let holding: () => void = () => undefined;
+    const connectionTaken = new Promise<void>((resolve) => (holding = resolve));
+    // The pool's only connection is busy until the answer is in.
+    const busy = tight.$transaction(async () => {
+      holding();
+      await held;
+    });
+    try {
+      await connectionTaken;
+      const response = await server.inject({ method: 'POST', url: '/orders', headers: { authorization: `Bearer ${await tokens.tokenFor(user)}` }, payload: { price: 100 } });
+      expect(response.statusCode).toBe(503);
+      expect(response.headers['content-type']).toContain('application/problem+json');
+      expect(response.headers['retry-after']).toBe('1');
+    } finally {
+      release();
+      await busy;
+      await server.close();
+      await tight.$disconnect();
+    }
+    expect(await db.order.count({ where: { userId: user.id } })).toBe(0);
   });
 });
 

@@ -138,6 +138,32 @@ export async function claimIdempotencyKey(tx: IdempotencySql, userId: string, id
     idempotencyKeyRetentionHours,
   );
   if (claimed.length > 0) return null;
+  return earlierIdempotentResult(tx, userId, idempotency);
+}
+
+/**
+ * The claim as one SQL statement for a store that creates the resource in the same statement, its
+ * id chosen beforehand (e.g. the first CTE of the statement that inserts it, each later insert
+ * conditioned on it): the record is written with its result at once, so key and effect commit
+ * together without an explicit transaction (one round trip instead of a claim, the effect, a
+ * record and BEGIN/COMMIT). Yields one row when the key was claimed, none when an earlier request
+ * holds it: then answer with earlierIdempotentResult. Concurrent claims queue on the key's row as
+ * with claimIdempotencyKey. The arguments are the statement's placeholders ("$1") of the user id,
+ * key, fingerprint and resource id.
+ */
+export function claimIdempotencyKeySql(placeholders: { userId: string; key: string; fingerprint: string; resourceId: string }): string {
+  const { userId, key, fingerprint, resourceId } = placeholders;
+  return `INSERT INTO idempotency_keys (user_id, key, fingerprint, resource_id) VALUES (${userId}::uuid, ${key}, ${fingerprint}, ${resourceId}::uuid)
+     ON CONFLICT (user_id, key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, resource_id = EXCLUDED.resource_id, created_at = now()
+       WHERE idempotency_keys.created_at < now() - make_interval(hours => ${idempotencyKeyRetentionHours})
+     RETURNING 1`;
+}
+
+/**
+ * After a claim found the key taken: the id of what the earlier identical request created.
+ * Throws IdempotencyKeyReusedError when the key belongs to a different request.
+ */
+export async function earlierIdempotentResult(tx: IdempotencySql, userId: string, idempotency: IdempotencyKey): Promise<string> {
   const [earlier] = await tx.$queryRawUnsafe<Array<{ fingerprint: string; resource_id: string | null }>>(
     `SELECT fingerprint, resource_id::text FROM idempotency_keys WHERE user_id = $1::uuid AND key = $2`,
     userId,
