@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyError, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
@@ -142,7 +141,11 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
 
   app.addSchema(problemSchema);
   await app.register(swagger, openApiOptions(options));
-  if (options.swaggerUi) await app.register(swaggerUi, { routePrefix: `${options.prefix}/docs` });
+  if (options.swaggerUi) {
+    // Loaded only when enabled (off in the chart): its static files and routes are not in every process.
+    const { default: swaggerUi } = await import('@fastify/swagger-ui');
+    await app.register(swaggerUi, { routePrefix: `${options.prefix}/docs` });
+  }
 
   await registerRateLimiting(app, { exemptAddresses: options.edge?.rateLimitExemptAddresses ?? [] });
   const perUser = options.edge?.userRequestsPerMinute ?? 0;

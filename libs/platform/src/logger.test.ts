@@ -28,7 +28,7 @@ describe('logger', () => {
   });
 
   it('writes the active trace id on lines logged inside a span', async () => {
-    startTracing('test');
+    await startTracing('test');
     const { lines, stream } = capture();
     const logger = createLogger('svc', 'info', {}, stream);
     const traceId = '0af7651916cd43dd8448eb211c80319c';

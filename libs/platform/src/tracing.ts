@@ -1,9 +1,8 @@
 import { SpanStatusCode, context, propagation, trace, type Attributes, type SpanKind } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import { BatchSpanProcessor, TracerProvider, type SpanProcessor } from '@opentelemetry/sdk-trace';
 
 export { SpanKind } from '@opentelemetry/api';
 
@@ -12,13 +11,19 @@ export { SpanKind } from '@opentelemetry/api';
  * is stored with each outbox row as `traceparent`, travels in the Kafka headers, and every
  * consumer continues it. Trace ids are always created (logs carry them); spans are exported only
  * when the standard variable OTEL_TRACES_EXPORTER=otlp is set (the exporter then reads
- * OTEL_EXPORTER_OTLP_ENDPOINT and friends itself). Off by default.
+ * OTEL_EXPORTER_OTLP_ENDPOINT and friends itself). Off by default, and then the OTLP exporter (its
+ * HTTP and protobuf code) is not even loaded.
  */
-export function startTracing(service: string, env: Record<string, string | undefined> = process.env): { shutdown: () => Promise<void> } {
+export async function startTracing(service: string, env: Record<string, string | undefined> = process.env): Promise<{ shutdown: () => Promise<void> }> {
   const exporter = env['OTEL_TRACES_EXPORTER'] ?? 'none';
+  const spanProcessors: SpanProcessor[] = [];
+  if (exporter === 'otlp') {
+    const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-http');
+    spanProcessors.push(new BatchSpanProcessor({ exporter: new OTLPTraceExporter() }));
+  }
   const provider = new TracerProvider({
     resource: resourceFromAttributes({ 'service.name': env['OTEL_SERVICE_NAME'] ?? service }),
-    spanProcessors: exporter === 'otlp' ? [new BatchSpanProcessor({ exporter: new OTLPTraceExporter() })] : [],
+    spanProcessors,
   });
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());

@@ -119,7 +119,7 @@ export async function runService<C extends ServiceConfig, TX extends SqlExecutor
   definition: ServiceDefinition<C, TX, Db, Parts>,
   env: Record<string, string | undefined> = process.env,
 ): Promise<void> {
-  const tracing = startTracing(definition.name, env);
+  const tracing = await startTracing(definition.name, env);
   const { config, logger, db, eventsDb, messaging, app, admission } = await assembleService(definition, env);
   await app.listen({ host: config.HOST, port: config.PORT });
   stopOnSignals(logger, config.SHUTDOWN_TIMEOUT_MS, [
