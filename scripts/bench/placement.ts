@@ -15,6 +15,8 @@
  * - `place-prisma`, `place-sql`: Orders.place alone, before and now;
  * - `verify-jose`, `verify-cached`: the token verification alone.
  *
+ * `--ways post-now,place-sql` runs only those (e.g. under `node --cpu-prof --import tsx`).
+ *
  * Prints CPU milliseconds of this process per operation (one request at a time, so nothing else is
  * in it; the median of the rounds) and the wall time per operation. app.inject leaves out the
  * socket and the HTTP parser, and the load generator's share is not in these figures (it is not
@@ -37,7 +39,7 @@ import * as orders from '../../apps/order-service/src/persistence/orders.js';
 import { createDb, type Db } from '../../apps/order-service/src/persistence/prisma.js';
 /* eslint-enable @nx/enforce-module-boundaries */
 
-const { values: args } = parseArgs({ options: { orders: { type: 'string', default: '3000' } } });
+const { values: args } = parseArgs({ options: { orders: { type: 'string', default: '3000' }, ways: { type: 'string' } } });
 const total = Number(args.orders);
 
 const database = await scratchDatabase(fileURLToPath(new URL('../../apps/order-service/prisma/migrations', import.meta.url)));
@@ -118,7 +120,10 @@ const ways = {
   'verify-cached': async () => void (await verifiers.cached(someUser().token)),
 } as const;
 type Way = keyof typeof ways;
-const names = Object.keys(ways) as Way[];
+// --ways post-now,verify-jose: only those (e.g. under node --cpu-prof).
+const names = (args.ways ? args.ways.split(',') : Object.keys(ways)) as Way[];
+const unknown = names.filter((name) => !(name in ways));
+if (unknown.length > 0) throw new Error(`unknown ways: ${unknown.join(', ')} (known: ${Object.keys(ways).join(', ')})`);
 const cpuMs = Object.fromEntries(names.map((w) => [w, [] as number[]])) as Record<Way, number[]>;
 const wallMs = Object.fromEntries(names.map((w) => [w, [] as number[]])) as Record<Way, number[]>;
 
