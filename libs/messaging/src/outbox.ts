@@ -74,6 +74,8 @@ export class OutboxRelay {
   private running = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  /** Set by a nudge, cleared when a batch starts and when it reads the outbox: a nudge during a batch is not lost. */
+  private nudged = false;
   private failures = 0;
 
   constructor(
@@ -90,8 +92,13 @@ export class OutboxRelay {
     this.loop = this.run();
   }
 
-  /** Asks the relay to look now instead of at its next poll (called after a commit). */
+  /**
+   * Asks the relay to look now instead of at its next poll (called after a commit). A nudge that
+   * arrives while a batch is in flight (whose query may have run before that commit) makes the
+   * relay go again right after it, instead of sleeping a poll interval with a row waiting.
+   */
   nudge(): void {
+    this.nudged = true;
     this.wake?.();
   }
 
@@ -120,6 +127,9 @@ export class OutboxRelay {
           this.options.lockKey,
         );
         if (!lock?.locked) return 0;
+        // This query sees every commit nudged so far: only a nudge from now on calls for another batch
+        // (fewer empty batches than clearing the flag only when the batch starts).
+        this.nudged = false;
         const rows = await tx.$queryRawUnsafe<PendingRow[]>(
           `SELECT id, event_id, event_type, topic, key, payload, headers FROM outbox_events
            WHERE published_at IS NULL ORDER BY id LIMIT $1`,
@@ -164,6 +174,9 @@ export class OutboxRelay {
 
   private async run(): Promise<void> {
     while (this.running) {
+      // The batch's query runs after this point, so it sees every commit nudged before it. (Cleared
+      // here too, not only before the query, so a batch that does not get the lock is not repeated at once.)
+      this.nudged = false;
       let published = 0;
       try {
         published = await this.publishBatch();
@@ -172,9 +185,11 @@ export class OutboxRelay {
         this.failures += 1;
         this.logger.error({ err: error, failures: this.failures }, `outbox publish failed: ${errorMessage(error)}`);
       }
-      // A full batch means more is waiting: go again at once. Otherwise wait for a nudge or the
-      // poll interval, backing off while Kafka or the registry is unavailable.
-      if (published < this.options.batchSize && this.running) {
+      // A full batch, or a nudge while it ran, means more is waiting: go again at once. Otherwise
+      // wait for a nudge or the poll interval; after a failure, back off (a nudge still wakes it,
+      // as before) while Kafka or the registry is unavailable.
+      const more = published >= this.options.batchSize || (this.nudged && this.failures === 0);
+      if (!more && this.running) {
         const delay = this.failures > 0 ? Math.min(this.options.pollIntervalMs * 2 ** this.failures, 10_000) : this.options.pollIntervalMs;
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, delay);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventCodec, dlqTopicOf, kafkaConnection, namespaced, type UserCreated } from '@eventflow/events';
@@ -121,6 +121,52 @@ describe('OutboxRelay', () => {
     await waitFor('all 25 events on the topic', async () => (seen.length >= 25 ? true : undefined));
     await consumer.disconnect();
     expect(seen).toEqual(rows.map((r) => r.eventId));
+  });
+
+  it('a nudge that arrives while a batch is being published is not lost: the next batch starts at once, not at the next poll', async () => {
+    const topic = await newTopic();
+    const first = { ...userCreated(), topic: namespaced(topic) };
+    const second = { ...userCreated(), topic: namespaced(topic) };
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    // The real producer, held at the door of its first send so the test can commit and nudge
+    // while that batch is in flight.
+    let sending!: () => void;
+    const firstSendStarted = new Promise<void>((resolve) => (sending = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const gated = Object.create(producer) as Producer;
+    gated.sendBatch = async (batch) => {
+      sending();
+      await released;
+      return producer.sendBatch(batch);
+    };
+    // A poll interval far beyond the wait below: only a nudge can make the relay look again.
+    const relay = new OutboxRelay(db, gated, codec, logger, { pollIntervalMs: 30_000, batchSize: 10, lockKey: 4243 });
+    const published = async (eventId: string) => {
+      const { rows } = await pool.query('SELECT published_at FROM outbox_events WHERE event_id = $1', [eventId]);
+      return rows[0]?.published_at ? true : undefined;
+    };
+    await db.$transaction((tx) => appendToOutbox(tx, first));
+    try {
+      // The relay's first batch takes `first` and stops at the gate.
+      relay.start();
+      await firstSendStarted;
+      await db.$transaction((tx) => appendToOutbox(tx, second));
+      relay.nudge();
+      release();
+      await waitFor('the first event to be published', () => published(first.eventId), { timeoutMs: 5_000, intervalMs: 20 });
+      await waitFor('the event committed during the first batch to be published without waiting for the 30 s poll', () => published(second.eventId), {
+        timeoutMs: 5_000,
+        intervalMs: 20,
+      });
+    } finally {
+      release();
+      await relay.stop();
+      await producer.disconnect();
+    }
+    const [end] = await admin.fetchTopicOffsets(namespaced(topic));
+    expect(Number(end?.high)).toBe(2);
   });
 });
 
