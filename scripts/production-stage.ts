@@ -196,11 +196,12 @@ async function main(): Promise<void> {
   for (const instruction of runtime.instructions) {
     switch (instruction.keyword) {
       case 'ENV': {
-        for (const pair of instruction.args.split(/\s+/)) {
-          const [key, value] = pair.split('=', 2);
-          if (!key || value === undefined) throw new Error(`Dockerfile:${instruction.line}: ENV ${instruction.args}: use KEY=value`);
-          imageEnv[key] = value;
-        }
+        // KEY=value or KEY="value with spaces" (NODE_OPTIONS), several per instruction.
+        const rest = instruction.args.replace(/([A-Za-z_][A-Za-z0-9_]*)=(?:"([^"]*)"|([^\s"]*))(\s+|$)/g, (_, key: string, quoted?: string, plain?: string) => {
+          imageEnv[key] = quoted ?? plain ?? '';
+          return '';
+        });
+        if (rest.trim() !== '') throw new Error(`Dockerfile:${instruction.line}: ENV ${instruction.args}: use KEY=value or KEY="value"`);
         break;
       }
       case 'WORKDIR':

@@ -224,6 +224,18 @@ const isAlive = (pid: number): boolean => {
   }
 };
 
+/**
+ * The production image's NODE_OPTIONS (its V8 heap bounds), read from the Dockerfile's runtime
+ * stage, so that npm start, the tests and the bench run the services with the heap settings the
+ * container runs them with.
+ */
+export function imageNodeOptions(): string {
+  const dockerfile = readFileSync(join(repoRoot, 'Dockerfile'), 'utf8');
+  const runtimeStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+  const match = /^ENV\s.*\bNODE_OPTIONS=(?:"([^"]*)"|(\S*))/m.exec(runtimeStage);
+  return match?.[1] ?? match?.[2] ?? '';
+}
+
 export interface StartOptions {
   /**
    * 'source' (default): the TypeScript sources through the tsx loader, as in development.
@@ -261,7 +273,7 @@ export function startService(baseSpec: ServiceSpec, baseEnv: Record<string, stri
   const entry = build ? ['dist/main.js'] : ['--import', 'tsx', 'src/main.ts'];
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...entry], {
     cwd: serviceDir(spec.name),
-    env: { PATH: process.env['PATH'] ?? '', NODE_ENV: build ? 'production' : 'development', ...env },
+    env: { PATH: process.env['PATH'] ?? '', NODE_ENV: build ? 'production' : 'development', NODE_OPTIONS: imageNodeOptions(), ...env },
     stdio: ['ignore', out, out],
   });
   closeSync(out);
