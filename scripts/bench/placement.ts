@@ -12,6 +12,9 @@
  *   token still verified;
  * - `post-now`: the route as it is (one statement, verified tokens remembered until their exp);
  * - `post-*+key`: the same three with a fresh Idempotency-Key per request;
+ * - `post-now-log`: `post-now` without the access-log line; `post-now+limit`: with the per-user
+ *   rate limit counting every request (production; npm start exempts 127.0.0.1);
+ * - `health`: GET /health/live on the same server, the floor of any request;
  * - `place-prisma`, `place-sql`: Orders.place alone, before and now;
  * - `verify-jose`, `verify-cached`: the token verification alone.
  *
@@ -82,11 +85,16 @@ const verifiers = {
 const logger = createLogger('order-service', 'info', {}, pino.destination({ dest: '/dev/null', sync: true }));
 const prismaOrders = new PrismaOrders(db, 'order-service');
 const sqlOrders = new Orders(db, placements, 'order-service');
-const appFor = (place: Orders, verifyToken: TokenVerifier) => buildApp({ logger, orders: place, verifyToken, readiness: [], bodyLimit: 65_536 });
+const quiet = createLogger('order-service', 'warn', {}, pino.destination({ dest: '/dev/null', sync: true }));
+const appFor = (place: Orders, verifyToken: TokenVerifier, options: Partial<Parameters<typeof buildApp>[0]> = {}) =>
+  buildApp({ logger, orders: place, verifyToken, readiness: [], bodyLimit: 65_536, ...options });
 const apps = {
   before: await appFor(prismaOrders, verifiers.jose),
   sql: await appFor(sqlOrders, verifiers.jose),
   now: await appFor(sqlOrders, verifiers.cached),
+  // The same without the access-log line (info), and with the per-user rate limit counting (as in production; npm start exempts 127.0.0.1).
+  unlogged: await appFor(sqlOrders, verifiers.cached, { logger: quiet }),
+  limited: await appFor(sqlOrders, verifiers.cached, { http: { edge: { trustedProxies: [], rateLimitExemptAddresses: [], userRequestsPerMinute: 1_000_000 } } }),
 };
 
 // 200 users with their own token each, as the benchmark's load (each client reuses its token).
@@ -114,6 +122,10 @@ const ways = {
   'post-before+key': post('before', true),
   'post-sql+key': post('sql', true),
   'post-now+key': post('now', true),
+  'post-now-log': post('unlogged', false),
+  'post-now+limit': post('limited', false),
+  // The floor: a route that does nothing, through the same server.
+  'health': async () => void (await apps.now.inject({ method: 'GET', url: '/health/live' })),
   'place-prisma': async () => void (await prismaOrders.place(someUser().id, 100, context)),
   'place-sql': async () => void (await sqlOrders.place(someUser().id, 100, context)),
   'verify-jose': async () => void (await verifiers.jose(someUser().token)),
