@@ -1,6 +1,7 @@
 export * from './kafka.js';
 export * from './sql.js';
 export * from './outbox.js';
+export * from './outbox-sql.js';
 export * from './consumer.js';
 export * from './consuming/index.js';
 export * from './runtime.js';

@@ -4,6 +4,7 @@ import { eventTopics, namespaced } from '@eventflow/events';
 import type { Logger } from '@eventflow/platform';
 import { currentTraceparent, errorMessage, uuidv7 } from '@eventflow/platform';
 import { eventsPublished } from './metrics.js';
+import { outboxInsert } from './outbox-sql.js';
 import type { SqlExecutor, TransactionalDb } from './sql.js';
 
 export interface EventContext {
@@ -207,15 +208,7 @@ export class OutboxRelay {
 /** Writes events to the outbox inside the caller's transaction, next to the state change. */
 export async function appendToOutbox(tx: SqlExecutor, ...rows: OutboxRow[]): Promise<void> {
   for (const row of rows) {
-    await tx.$executeRawUnsafe(
-      `INSERT INTO outbox_events (event_id, event_type, topic, key, payload, headers)
-       VALUES ($1::uuid, $2, $3, $4, $5::jsonb, $6::jsonb)`,
-      row.eventId,
-      row.eventType,
-      row.topic,
-      row.key,
-      JSON.stringify(row.payload),
-      JSON.stringify(row.headers),
-    );
+    const insert = outboxInsert(row, 1);
+    await tx.$executeRawUnsafe(insert.sql, ...insert.values);
   }
 }

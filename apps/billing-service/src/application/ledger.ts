@@ -1,7 +1,7 @@
 import type { OrderPlaced, UserCreated } from '@eventflow/events';
 import { claimIdempotencyKey, pruneIdempotencyKeys, recordIdempotentResult, type IdempotencyKey } from '@eventflow/http';
 import type { EventContext } from '@eventflow/messaging';
-import { appendToOutbox, outboxRow } from '@eventflow/messaging';
+import { outboxRow } from '@eventflow/messaging';
 import { RetryableError, toMinorUnits } from '@eventflow/platform';
 import { debit, deposit, shouldWaitForAccount, type BalanceChange } from '../domain/account.js';
 import * as accounts from '../persistence/accounts.js';
@@ -117,9 +117,8 @@ export class Ledger {
    */
   async chargeOrder(tx: EventTx, event: OrderPlaced, context: EventContext): Promise<'SUCCEEDED' | 'FAILED' | 'ALREADY_CHARGED'> {
     const { orderId, userId, price } = event;
-    if (await payments.paymentExists(tx, orderId)) return 'ALREADY_CHARGED';
-
-    const balance = await accounts.lockBalance(tx, userId);
+    const { charged, balance } = await payments.lockForCharge(tx, userId, orderId);
+    if (charged) return 'ALREADY_CHARGED';
     if (balance === null) {
       if (shouldWaitForAccount(event.metadata.occurredAt, this.now(), this.options.accountWaitMs)) {
         throw new RetryableError(`no account for user ${userId} yet; its UserCreated may not have arrived`);
@@ -129,10 +128,9 @@ export class Ledger {
     const change = debit(balance, BigInt(price));
     if (!change.ok) return this.refuse(tx, event, 'INSUFFICIENT_FUNDS', context);
 
-    await accounts.recordBalanceChange(tx, { userId, kind: 'ORDER_CHARGE', amount: BigInt(price), balanceAfter: change.balanceAfter, orderId });
-    await payments.recordPayment(tx, { orderId, userId, amount: BigInt(price), status: 'SUCCEEDED' });
-    await appendToOutbox(
+    await payments.recordCharge(
       tx,
+      { orderId, userId, amount: BigInt(price), balanceAfter: change.balanceAfter },
       outboxRow('PaymentSucceeded', { orderId, userId, amount: price, balanceAfter: toMinorUnits(change.balanceAfter) }, context),
     );
     return 'SUCCEEDED';
@@ -140,8 +138,7 @@ export class Ledger {
 
   private async refuse(tx: EventTx, event: OrderPlaced, reason: 'ACCOUNT_NOT_FOUND' | 'INSUFFICIENT_FUNDS', context: EventContext): Promise<'FAILED'> {
     const { orderId, userId, price } = event;
-    await payments.recordPayment(tx, { orderId, userId, amount: BigInt(price), status: 'FAILED', failureReason: reason });
-    await appendToOutbox(tx, outboxRow('PaymentFailed', { orderId, userId, amount: price, reason }, context));
+    await payments.recordRefusal(tx, { orderId, userId, amount: BigInt(price), reason }, outboxRow('PaymentFailed', { orderId, userId, amount: price, reason }, context));
     return 'FAILED';
   }
 }

@@ -27,8 +27,8 @@ export class Mailbox {
 
   /** Exactly one e-mail per order: messages.order_id is unique and checked first. */
   async sendOrderOutcome(tx: EventTx, event: OrderPaid | OrderPaymentFailed): Promise<'sent' | 'already-sent'> {
-    if (await mailbox.orderMessageExists(tx, event.orderId)) return 'already-sent';
-    const recipient = await recipients.findRecipient(tx, event.userId);
+    const { sent, recipient } = await mailbox.orderMessageContext(tx, event.orderId, event.userId);
+    if (sent) return 'already-sent';
     if (!recipient) {
       const now = (this.options.now ?? Date.now)();
       if (shouldWaitForRecipient(event.metadata.occurredAt, now, this.options.recipientWaitMs)) {

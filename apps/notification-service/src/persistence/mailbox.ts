@@ -3,6 +3,7 @@ import { toMinorUnits } from '@eventflow/platform';
 import { waitersPresentSql } from '@eventflow/platform/db';
 import type { Email } from '../domain/emails.js';
 import type { EventTx, Tx } from './prisma.js';
+import type { Recipient } from './recipients.js';
 
 /**
  * The mailbox's storage: stored messages, their row-to-view mapping, the one-e-mail-per-order
@@ -40,12 +41,20 @@ const messageView = (row: MessageRow): MessageView => ({
   sentAt: row.sentAt.toISOString(),
 });
 
-// The per-event statements (an order's e-mail) are raw SQL: through the ORM they cost several
-// times the CPU of the statement itself (docs/performance.md, "The ORM on the hot path").
+// The per-event statements (an order's e-mail) are raw SQL, two per e-mail (what the decision
+// needs, then the message): through the ORM they cost several times the CPU of the statements, and
+// each round trip of a consumer's transaction waits its turn on a busy machine (docs/performance.md).
 
-export async function orderMessageExists(tx: EventTx, orderId: string): Promise<boolean> {
-  const rows = await tx.$queryRawUnsafe<unknown[]>('SELECT 1 FROM messages WHERE order_id = $1::uuid', orderId);
-  return rows.length > 0;
+/** What an order's e-mail needs, in one statement: whether it was sent already, and the user's address (null: not known yet). */
+export async function orderMessageContext(tx: EventTx, orderId: string, userId: string): Promise<{ sent: boolean; recipient: Recipient | null }> {
+  const [row] = await tx.$queryRawUnsafe<Array<{ sent: boolean; userId: string | null; email: string | null; name: string | null }>>(
+    `SELECT EXISTS (SELECT 1 FROM messages WHERE order_id = $1::uuid) AS sent, r.user_id AS "userId", r.email, r.name
+     FROM (SELECT 1) AS one LEFT JOIN recipients r ON r.user_id = $2::uuid`,
+    orderId,
+    userId,
+  );
+  const recipient = row?.userId && row.email !== null && row.name !== null ? { userId: row.userId, email: row.email, name: row.name } : null;
+  return { sent: row?.sent ?? false, recipient };
 }
 
 /** Stores an order's e-mail and, at commit, tells every replica's listener (GET /notifications/messages?orderId= with Prefer: wait answers then). */

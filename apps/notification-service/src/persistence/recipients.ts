@@ -18,9 +18,3 @@ export async function rememberRecipient(tx: EventTx, recipient: Recipient): Prom
   );
   return inserted === 1;
 }
-
-/** Raw SQL: read for every order's e-mail. */
-export async function findRecipient(db: EventTx, userId: string): Promise<Recipient | null> {
-  const [row] = await db.$queryRawUnsafe<Recipient[]>('SELECT user_id AS "userId", email, name FROM recipients WHERE user_id = $1::uuid', userId);
-  return row ?? null;
-}

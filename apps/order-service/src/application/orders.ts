@@ -1,7 +1,7 @@
 import type { PaymentFailed, PaymentSucceeded } from '@eventflow/events';
 import { earlierIdempotentResult, pruneIdempotencyKeys, type IdempotencyKey } from '@eventflow/http';
 import type { EventContext } from '@eventflow/messaging';
-import { appendToOutbox, outboxRow } from '@eventflow/messaging';
+import { outboxRow } from '@eventflow/messaging';
 import { PoisonMessageError, toMinorUnits, uuidv7 } from '@eventflow/platform';
 import type { SqlTx } from '@eventflow/platform/db';
 import { settle, type OrderStatus, type PaymentOutcome } from '../domain/order.js';
@@ -59,19 +59,18 @@ export class Orders {
 
   /** PaymentSucceeded / PaymentFailed: the order's final state and its event, exactly once. */
   async settle(tx: EventTx, event: PaymentSucceeded | PaymentFailed, outcome: PaymentOutcome, context: EventContext): Promise<OrderStatus | 'unchanged'> {
-    const status = await orders.lockStatus(tx, event.orderId);
-    if (status === null) throw new PoisonMessageError(`payment outcome for unknown order ${event.orderId}`);
-    const result = settle(status, outcome);
+    const order = await orders.lockForSettlement(tx, event.orderId);
+    if (order === null) throw new PoisonMessageError(`payment outcome for unknown order ${event.orderId}`);
+    const result = settle(order.status, outcome);
     if (!result.changed) return 'unchanged';
     const failureReason = outcome.kind === 'failed' ? outcome.reason : null;
     const now = new Date();
-    const order = await orders.recordSettlement(tx, event.orderId, { status: result.status, failureReason, completedAt: now });
     const base = { orderId: order.id, userId: order.userId, price: toMinorUnits(order.price) };
     const final =
       outcome.kind === 'succeeded'
         ? outboxRow('OrderPaid', { ...base, paidAt: now.getTime(), balanceAfter: 'balanceAfter' in event ? event.balanceAfter : null }, context)
         : outboxRow('OrderPaymentFailed', { ...base, reason: outcome.reason, failedAt: now.getTime() }, context);
-    await appendToOutbox(tx, final);
+    await orders.recordSettlement(tx, event.orderId, { status: result.status, failureReason, completedAt: now }, final);
     ordersSettled.inc({ status: result.status });
     return result.status;
   }

@@ -1,5 +1,5 @@
 import { claimIdempotencyKeySql, type IdempotencyKey } from '@eventflow/http';
-import type { OutboxRow } from '@eventflow/messaging';
+import { outboxInsert, type OutboxRow } from '@eventflow/messaging';
 import { toMinorUnits } from '@eventflow/platform';
 import { waitersPresentSql, type SqlTx } from '@eventflow/platform/db';
 import type { OrderStatus } from '../domain/order.js';
@@ -120,34 +120,42 @@ export async function listOrders(db: Tx, userId: string, limit: number, offset: 
   return { items: rows.map(orderView), total };
 }
 
-/** Reads the order's status under a row lock (FOR UPDATE); null: no such order. */
-export async function lockStatus(tx: EventTx, orderId: string): Promise<OrderStatus | null> {
-  const [row] = await tx.$queryRawUnsafe<Array<{ status: OrderStatus }>>('SELECT status FROM orders WHERE id = $1::uuid FOR UPDATE', orderId);
-  return row?.status ?? null;
+/** What settling needs, read under the order's row lock (FOR UPDATE); null: no such order. */
+export async function lockForSettlement(tx: EventTx, orderId: string): Promise<{ id: string; status: OrderStatus; userId: string; price: bigint } | null> {
+  const [row] = await tx.$queryRawUnsafe<Array<{ id: string; status: OrderStatus; user_id: string; price: bigint }>>(
+    'SELECT id, status, user_id, price FROM orders WHERE id = $1::uuid FOR UPDATE',
+    orderId,
+  );
+  return row ? { id: row.id, status: row.status, userId: row.user_id, price: row.price } : null;
 }
 
 /**
- * Writes the final state and, at commit, tells every replica's listener that has waiters (GET
- * /orders/{id} with Prefer: wait answers then). One raw statement: it runs for every order, and
- * through the ORM it cost several times the statement itself.
+ * Writes the final state, its event (the outbox row) and, at commit, tells every replica's
+ * listener that has waiters (GET /orders/{id} with Prefer: wait answers then). ONE statement: it
+ * runs for every order, and each round trip of a consumer's transaction waits its turn on a busy
+ * machine (through the ORM it also cost several times the statement itself).
  */
 export async function recordSettlement(
   tx: EventTx,
   orderId: string,
   settlement: { status: OrderStatus; failureReason: string | null; completedAt: Date },
-): Promise<{ id: string; userId: string; price: bigint }> {
-  const [row] = await tx.$queryRawUnsafe<Array<{ id: string; user_id: string; price: bigint }>>(
+  event: OutboxRow,
+): Promise<void> {
+  const published = outboxInsert(event, 6);
+  const [row] = await tx.$queryRawUnsafe<Array<{ settled: number }>>(
     `WITH settled AS (
        UPDATE orders SET status = $3::"OrderStatus", failure_reason = $4, completed_at = $5, updated_at = now()
-       WHERE id = $2::uuid RETURNING id, user_id, price
-     ), notified AS (SELECT pg_notify($1, $2::uuid::text) WHERE EXISTS (SELECT 1 FROM settled) AND ${waitersPresentSql('$1')})
-     SELECT id, user_id, price FROM settled, (SELECT count(*) FROM notified) AS n`,
+       WHERE id = $2::uuid RETURNING id
+     ), published AS (${published.sql}),
+     notified AS (SELECT pg_notify($1, $2::uuid::text) WHERE EXISTS (SELECT 1 FROM settled) AND ${waitersPresentSql('$1')})
+     SELECT (SELECT count(*) FROM settled)::int AS settled, (SELECT count(*) FROM notified) AS n`,
     orderSettledChannel,
     orderId,
     settlement.status,
     settlement.failureReason,
     settlement.completedAt,
+    ...published.values,
   );
-  if (!row) throw new Error(`order ${orderId} vanished while settling`);
-  return { id: row.id, userId: row.user_id, price: row.price };
+  // Read under the row lock a moment ago: an order cannot vanish, but if it did, roll back the event too.
+  if (row?.settled !== 1) throw new Error(`order ${orderId} vanished while settling`);
 }
