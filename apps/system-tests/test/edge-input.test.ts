@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { api, balanceOf, deposit, newUser } from './support.js';
+import { api, balanceOf, deposit, newUser, waitForFinalOrder } from './support.js';
 
 const problemType = (slug: string) => `https://arch.homework/problems/${slug}`;
 
@@ -14,12 +14,14 @@ describe('Idempotency-Key bound to its request, through the entry point', () => 
     expect([first.status, again.status]).toEqual([201, 200]);
     expect(again.body.id).toBe(first.body.id);
 
+    let orderId = '';
     for (const [path, body] of [
       ['/billing/accounts/me/deposits', { amount: 999 }],
       ['/billing/accounts/me/withdrawals', { amount: 1_000 }],
       ['/orders', { price: 1_000 }],
     ] as const) {
-      const reused = await call('POST', path, { token: user.token, body, headers: key });
+      const reused = await call<{ id: string }>('POST', path, { token: user.token, body, headers: key });
+      if (path === '/orders') orderId = reused.body.id;
       // Orders live in another service with its own keys: the key is new there.
       const expected = path === '/orders' ? 201 : 422;
       expect(reused.status, path).toBe(expected);
@@ -32,7 +34,10 @@ describe('Idempotency-Key bound to its request, through the entry point', () => 
     expect(unkeyed.status).toBe(428);
     expect(unkeyed.headers.get('content-type')).toContain('application/problem+json');
     expect(unkeyed.body).toMatchObject({ status: 428, type: problemType('idempotency-key-required') });
-    expect(await balanceOf(user)).toBe(1_000);
+    // One deposit of 1,000 (not two), no withdrawal: the order of 1,000 is charged in full and leaves 0.
+    // (Awaited: billing charges it asynchronously, and with a fast system before the balance is read.)
+    expect((await waitForFinalOrder(user, orderId)).status).toBe('PAID');
+    expect(await balanceOf(user)).toBe(0);
   });
 
   it('gives 12 concurrent withdrawals and 12 concurrent orders with one key each one effect', async () => {
