@@ -225,15 +225,20 @@ const isAlive = (pid: number): boolean => {
 };
 
 /**
- * The production image's NODE_OPTIONS (its V8 heap bounds), read from the Dockerfile's runtime
- * stage, so that npm start, the tests and the bench run the services with the heap settings the
- * container runs them with.
+ * The production image's runtime environment (the Dockerfile's runtime-stage ENV: the V8 heap
+ * bounds in NODE_OPTIONS, glibc's MALLOC_ARENA_MAX), without NODE_ENV, which startService sets per
+ * mode. Read from the Dockerfile so that npm start, the tests and the bench run the services as
+ * the container does.
  */
-export function imageNodeOptions(): string {
+export function imageRuntimeEnv(): Record<string, string> {
   const dockerfile = readFileSync(join(repoRoot, 'Dockerfile'), 'utf8');
   const runtimeStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
-  const match = /^ENV\s.*\bNODE_OPTIONS=(?:"([^"]*)"|(\S*))/m.exec(runtimeStage);
-  return match?.[1] ?? match?.[2] ?? '';
+  const env: Record<string, string> = {};
+  for (const [, args = ''] of runtimeStage.matchAll(/^ENV\s+(.*)$/gm)) {
+    for (const [, key = '', quoted, plain] of args.matchAll(/([A-Za-z_][A-Za-z0-9_]*)=(?:"([^"]*)"|([^\s"]*))/g)) env[key] = quoted ?? plain ?? '';
+  }
+  delete env['NODE_ENV'];
+  return env;
 }
 
 export interface StartOptions {
@@ -273,7 +278,7 @@ export function startService(baseSpec: ServiceSpec, baseEnv: Record<string, stri
   const entry = build ? ['dist/main.js'] : ['--import', 'tsx', 'src/main.ts'];
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...entry], {
     cwd: serviceDir(spec.name),
-    env: { PATH: process.env['PATH'] ?? '', NODE_ENV: build ? 'production' : 'development', NODE_OPTIONS: imageNodeOptions(), ...env },
+    env: { PATH: process.env['PATH'] ?? '', ...imageRuntimeEnv(), NODE_ENV: build ? 'production' : 'development', ...env },
     stdio: ['ignore', out, out],
   });
   closeSync(out);
