@@ -360,6 +360,7 @@ async function runStep(
     toFinal: percentiles(latencies.flatMap((l) => (l.toFinalMs === null ? [] : [l.toFinalMs]))),
     toEmail: percentiles(latencies.flatMap((l) => (l.toEmailMs === null ? [] : [l.toEmailMs]))),
     neverSettled: latencies.filter((l) => l.toEmailMs === null).length,
+    hops: Object.fromEntries(Object.entries(orderIds.length > 0 ? await db.hops(orderIds) : {}).map(([name, values]) => [name, percentiles(values)])),
     backlogAtEnd,
     drainSeconds,
     cpuMs: Object.fromEntries(Object.entries(used.cpuMs).map(([k, v]) => [k, Math.round(v)])),

@@ -9,6 +9,10 @@ import type { SettlementFacts } from './ordering.js';
 export const serviceDatabases = ['users', 'billing', 'orders', 'notifications'] as const;
 export type ServiceDatabase = (typeof serviceDatabases)[number];
 
+/** The hops of an order, in order (see BenchDatabases.hops). */
+export const hopNames = ['relay orders (placed)', 'to billing', 'relay billing', 'to order', 'relay orders (final)', 'to notification'] as const;
+export type HopName = (typeof hopNames)[number];
+
 export class BenchDatabases {
   private readonly pools = new Map<string, pg.Pool>();
 
@@ -93,6 +97,63 @@ export class BenchDatabases {
       const mail = sentAt.get(o.id);
       return { toFinalMs: o.completed_at ? o.completed_at.getTime() - created : null, toEmailMs: mail === undefined ? null : mail - created };
     });
+  }
+
+  /**
+   * Where an order's time goes, hop by hop, from the services' own rows: an outbox row's
+   * created_at (the start of the transaction that wrote it), its published_at (the start of the
+   * relay's transaction that sent it) and the inbox's processed_at (the start of the consuming
+   * transaction). "relay" = from the writing transaction's start to the relay's pick-up (the
+   * transaction itself, its commit, the relay's wait); "to <consumer>" = from the relay's pick-up
+   * to the consumer's transaction (the Kafka send, the fetch, the queue behind earlier batches).
+   */
+  async hops(orderIds: string[]): Promise<Record<HopName, number[]>> {
+    const byOrder = (database: string, types: string[]) =>
+      this.query<{ order_id: string; event_id: string; created_at: Date; published_at: Date | null }>(
+        database,
+        "SELECT payload->>'orderId' AS order_id, event_id, created_at, published_at FROM outbox_events WHERE event_type = ANY($1) AND payload->>'orderId' = ANY($2)",
+        [types, orderIds],
+      );
+    const processed = async (database: string, eventIds: string[]) =>
+      new Map(
+        (await this.query<{ event_id: string; processed_at: Date }>(database, 'SELECT event_id, processed_at FROM processed_events WHERE event_id = ANY($1::uuid[])', [eventIds])).map(
+          (r) => [r.event_id, r.processed_at.getTime()],
+        ),
+      );
+    const [placed, payments, finals] = await Promise.all([
+      byOrder('orders', ['OrderPlaced']),
+      byOrder('billing', ['PaymentSucceeded', 'PaymentFailed']),
+      byOrder('orders', ['OrderPaid', 'OrderPaymentFailed']),
+    ]);
+    const [charged, settled, mailed] = await Promise.all([
+      processed('billing', placed.map((r) => r.event_id)),
+      processed('orders', payments.map((r) => r.event_id)),
+      processed('notifications', finals.map((r) => r.event_id)),
+    ]);
+    const index = (rows: typeof placed) => new Map(rows.map((r) => [r.order_id, r]));
+    const [payment, final] = [index(payments), index(finals)];
+    const hops = Object.fromEntries(hopNames.map((name) => [name, [] as number[]])) as Record<HopName, number[]>;
+    for (const p of placed) {
+      const b = payment.get(p.order_id);
+      const f = final.get(p.order_id);
+      const at = [
+        p.created_at,
+        p.published_at,
+        charged.get(p.event_id),
+        b?.created_at,
+        b?.published_at,
+        b && settled.get(b.event_id),
+        f?.created_at,
+        f?.published_at,
+        f && mailed.get(f.event_id),
+      ].map((t) => (t instanceof Date ? t.getTime() : t));
+      if (at.some((t) => t === undefined || t === null)) continue;
+      const t = at as number[];
+      // Skips the two zero-length steps between a consumer's transaction start and its outbox row's (the same instant).
+      const spans = [t[1]! - t[0]!, t[2]! - t[1]!, t[4]! - t[3]!, t[5]! - t[4]!, t[7]! - t[6]!, t[8]! - t[7]!];
+      hopNames.forEach((name, i) => hops[name].push(spans[i]!));
+    }
+    return hops;
   }
 
   /** For the per-user order check: each order's charge (billing), final state (order) and e-mail (notification). */

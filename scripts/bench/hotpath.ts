@@ -1,13 +1,15 @@
 /**
  * `npx tsx scripts/bench/hotpath.ts [--orders 2000] [--workers 8]`: the per-event transaction of
  * billing (charge an order: inbox row, payment check, balance lock, balance + ledger, payment,
- * outbox row) on the stack's billing database, in three ways, interleaved so that the machine's
+ * outbox row) on the stack's billing database, in four ways, interleaved so that the machine's
  * other load hits each alike:
  *
  * - `orm`: the statements as they were before (Prisma model queries, pg_notify in every transaction);
  * - `raw`: the stores as they are (raw SQL, NOTIFY only while someone waits) in a Prisma
  *   interactive transaction;
- * - `sql`: the same stores in a transaction of createSqlDb (a plain pg pool), as the consumer runs them.
+ * - `sql5`: on a plain pg pool (createSqlDb), the five statements the stores had until da2804d;
+ * - `sql`: the stores as they are (two statements: read under the lock, then record the charge
+ *   with its event) in a transaction of createSqlDb, as the consumer runs them.
  *
  * Prints, per way, CPU milliseconds of this process per transaction (one worker, so nothing
  * else is in it) and transactions per second with `--workers` concurrent workers. The figures are
@@ -18,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { stackEnv } from '@eventflow/system-harness';
 import { appendToOutbox, outboxRow } from '@eventflow/messaging';
 import { uuidv7 } from '@eventflow/platform';
-import { createSqlDb, type SqlDb } from '@eventflow/platform/db';
+import { createSqlDb, waitersPresentSql, type SqlDb } from '@eventflow/platform/db';
 // A measurement of billing's own stores, as they are: the script reaches into the service on purpose.
 /* eslint-disable @nx/enforce-module-boundaries */
 import * as accounts from '../../apps/billing-service/src/persistence/accounts.js';
@@ -55,20 +57,47 @@ async function chargeOrm(orderId: string): Promise<void> {
   });
 }
 
-/** The stores' raw statements (as the consumer runs them), in a transaction of `through`. */
-async function chargeRaw(through: Pick<SqlDb, '$transaction'>, orderId: string): Promise<void> {
+/** Five statements, as the stores were until da2804d: payment check, balance lock, balance + ledger, payment + NOTIFY, outbox row. */
+async function chargeFiveStatements(through: Pick<SqlDb, '$transaction'>, orderId: string): Promise<void> {
   await through.$transaction(async (tx: EventTx) => {
     await tx.$executeRawUnsafe(inbox, 'hotpath-bench', uuidv7(), 'OrderPlaced');
-    if (await payments.paymentExists(tx, orderId)) return;
-    const balance = (await accounts.lockBalance(tx, userId)) ?? 0n;
-    const balanceAfter = balance - 100n;
+    if ((await tx.$queryRawUnsafe<unknown[]>('SELECT 1 FROM payments WHERE order_id = $1::uuid', orderId)).length > 0) return;
+    const [row] = await tx.$queryRawUnsafe<Array<{ balance: bigint }>>('SELECT balance FROM accounts WHERE user_id = $1::uuid FOR UPDATE', userId);
+    const balanceAfter = (row?.balance ?? 0n) - 100n;
     await accounts.recordBalanceChange(tx, { userId, kind: 'ORDER_CHARGE', amount: 100n, balanceAfter, orderId });
-    await payments.recordPayment(tx, { orderId, userId, amount: 100n, status: 'SUCCEEDED' });
+    await tx.$executeRawUnsafe(
+      `WITH payment AS (INSERT INTO payments (order_id, user_id, amount, status) VALUES ($2::uuid, $3::uuid, $4, 'SUCCEEDED'))
+       SELECT pg_notify($1, $2::uuid::text) WHERE ${waitersPresentSql('$1')}`,
+      payments.paymentDecidedChannel,
+      orderId,
+      userId,
+      100n,
+    );
     await appendToOutbox(tx, outboxRow('PaymentSucceeded', { orderId, userId, amount: 100, balanceAfter: Number(balanceAfter) }, context));
   });
 }
 
-const ways = { orm: chargeOrm, raw: (orderId: string) => chargeRaw(db, orderId), sql: (orderId: string) => chargeRaw(sql, orderId) } as const;
+/** The stores as they are (as the consumer runs them: read under the lock, then record), in a transaction of `through`. */
+async function chargeRaw(through: Pick<SqlDb, '$transaction'>, orderId: string): Promise<void> {
+  await through.$transaction(async (tx: EventTx) => {
+    await tx.$executeRawUnsafe(inbox, 'hotpath-bench', uuidv7(), 'OrderPlaced');
+    const { charged, balance } = await payments.lockForCharge(tx, userId, orderId);
+    if (charged) return;
+    const balanceAfter = (balance ?? 0n) - 100n;
+    await payments.recordCharge(
+      tx,
+      { orderId, userId, amount: 100n, balanceAfter },
+      outboxRow('PaymentSucceeded', { orderId, userId, amount: 100, balanceAfter: Number(balanceAfter) }, context),
+    );
+  });
+}
+
+const ways = {
+  orm: chargeOrm,
+  raw: (orderId: string) => chargeRaw(db, orderId),
+  sql5: (orderId: string) => chargeFiveStatements(sql, orderId),
+  sql: (orderId: string) => chargeRaw(sql, orderId),
+} as const;
 type Way = keyof typeof ways;
 const cpuMs = Object.fromEntries(Object.keys(ways).map((w) => [w, [] as number[]])) as Record<Way, number[]>;
 const tps = Object.fromEntries(Object.keys(ways).map((w) => [w, [] as number[]])) as Record<Way, number[]>;

@@ -57,6 +57,15 @@ export function processTable(results: BenchResults): string {
   return lines.join('\n');
 }
 
+/** Per step: p50 / p99 of each hop of an order (BenchDatabases.hops). */
+export function hopsTable(results: BenchResults): string {
+  const steps = results.steps.filter((s) => s.hops && Object.keys(s.hops).length > 0);
+  const names = [...new Set(steps.flatMap((s) => Object.keys(s.hops ?? {})))];
+  const lines = [`| step | ${names.join(' | ')} |`, `|---|${names.map(() => '---').join('|')}|`];
+  for (const step of steps) lines.push(`| ${stepLabel(step)} | ${names.map((n) => `${ms(step.hops?.[n]?.p50 ?? null)} / ${ms(step.hops?.[n]?.p99 ?? null)}`).join(' | ')} |`);
+  return lines.join('\n');
+}
+
 /** Per step: the per-user order check (ordering.ts). */
 export function perUserOrderTable(results: BenchResults): string {
   const lines = [
@@ -103,6 +112,14 @@ export function markdownSummary(results: BenchResults): string {
         ]
       : []),
     ...(instancesRun ? ['**Per process** (CPU % of one core / peak MB):', '', processTable(results), ''] : []),
+    ...(results.steps.some((s) => s.hops && Object.keys(s.hops).length > 0)
+      ? [
+          "**Where the time goes**, POST → e-mail by hop, p50 / p99 in ms, from the services' own rows: *relay* = from the start of the transaction that wrote an outbox row to the start of the relay's transaction that sent it; *to X* = from there to the start of X's consuming transaction (Kafka, the fetch, the queue behind earlier batches).",
+          '',
+          hopsTable(results),
+          '',
+        ]
+      : []),
     'settled/s: orders whose final state and e-mail were both stored during the step. Latencies from the services\' own timestamps (orders.created_at → completed_at, → messages.sent_at) of orders placed during the step. CPU % is of one core; the machine has ' +
       `${results.machine.cpus}. Backlog: orders placed but not settled when the step ended; drain: seconds until none was left.`,
     '',

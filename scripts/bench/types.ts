@@ -35,6 +35,8 @@ export interface StepResult {
   http: Percentiles;
   toFinal: Percentiles;
   toEmail: Percentiles;
+  /** POST -> e-mail by hop (BenchDatabases.hops), for the orders of the step that reached their e-mail. */
+  hops?: Record<string, Percentiles>;
   /** Orders of the step without e-mail after the drain timeout. */
   neverSettled: number;
   backlogAtEnd: {
