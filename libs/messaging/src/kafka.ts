@@ -1,6 +1,7 @@
 import { Kafka, logLevel, type LogEntry } from 'kafkajs';
 import { kafkaConnection, type KafkaConnectionSettings } from '@eventflow/events';
 import type { Logger } from '@eventflow/platform';
+import { stopKafkajsIdleTimerLoop } from './kafkajs-request-queue.js';
 
 const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
@@ -14,6 +15,8 @@ const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
  * service's principal when the settings carry SASL credentials.
  */
 export function createKafka(clientId: string, settings: KafkaConnectionSettings, logger: Logger): Kafka {
+  // Every connection of an unpatched kafkajs 2.2.4 runs a 1 ms timer loop; see the function.
+  stopKafkajsIdleTimerLoop();
   const kafkaLogger = logger.child({ component: 'kafkajs' });
   return new Kafka({
     clientId,
