@@ -121,4 +121,30 @@ describe('createSqlDb (raw SQL on a pg pool, the consumer hot path)', () => {
       await other.$disconnect();
     }
   });
+  it('prepares each statement text once per connection, and prepares it again after a schema change alters its result', async () => {
+    const single = createSqlDb({ connectionString: adminUrl, max: 1 });
+    const prepared = `sql_prepared_${randomUUID().replace(/-/g, '')}`;
+    try {
+      await single.$executeRawUnsafe(`CREATE TABLE ${prepared} (a int)`);
+      await single.$executeRawUnsafe(`INSERT INTO ${prepared} VALUES (1)`);
+      const read = `SELECT a FROM ${prepared}`;
+      expect(await single.$queryRawUnsafe(read)).toEqual([{ a: 1 }]);
+      expect(await single.$queryRawUnsafe(read)).toEqual([{ a: 1 }]);
+      expect(await single.$queryRawUnsafe('SELECT count(*)::int AS n FROM pg_prepared_statements WHERE statement = $1', read)).toEqual([{ n: 1 }]);
+      // A migration under the running process: the prepared statement's result type changes once.
+      await single.$executeRawUnsafe(`ALTER TABLE ${prepared} ALTER COLUMN a TYPE bigint`);
+      await expect(single.$queryRawUnsafe(read)).rejects.toMatchObject({ code: '0A000' });
+      expect(await single.$queryRawUnsafe(read)).toEqual([{ a: 1n }]);
+      const unnamed = createSqlDb({ connectionString: adminUrl, max: 1, namedStatements: false });
+      try {
+        expect(await unnamed.$queryRawUnsafe(read)).toEqual([{ a: 1n }]);
+        expect(await unnamed.$queryRawUnsafe('SELECT count(*)::int AS n FROM pg_prepared_statements')).toEqual([{ n: 0 }]);
+      } finally {
+        await unnamed.$disconnect();
+      }
+    } finally {
+      await single.$executeRawUnsafe(`DROP TABLE IF EXISTS ${prepared}`);
+      await single.$disconnect();
+    }
+  });
 });

@@ -31,10 +31,55 @@ const types = {
     oid === int8 ? (value: string) => BigInt(value) : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
 };
 
-const executorOf = (client: pg.ClientBase | pg.Pool): SqlTx => ({
-  $queryRawUnsafe: async <T>(query: string, ...values: unknown[]) => (await client.query({ text: query, values, types })).rows as T,
-  $executeRawUnsafe: async (query: string, ...values: unknown[]) => (await client.query({ text: query, values, types })).rowCount ?? 0,
-});
+/**
+ * Names for the statement texts of a pool, so that pg prepares each text once per connection
+ * (Parse) and afterwards only binds and executes it: PostgreSQL then parses and analyses a
+ * statement once per connection instead of at every execution. Every hot-path statement is a
+ * constant text, run thousands of times. Measured on order-service's placement statement (three
+ * CTEs; 2,000 × 3 interleaved, CPU of the PostgreSQL backend from /proc): 0.43-0.54 ms unnamed,
+ * 0.28-0.32 ms named; the client's CPU 0.29-0.43 -> 0.22-0.29 ms.
+ *
+ * Texts past the cap (SQL built with varying text) run unnamed. A schema change under a running
+ * process that changes a prepared statement's result columns fails it once with SQLSTATE 0A000
+ * ("cached plan must not change result type"); the text then gets a new name, so its next run
+ * prepares it again.
+ */
+class StatementNames {
+  private readonly names = new Map<string, string>();
+  private issued = 0;
+
+  constructor(private readonly cap: number) {}
+
+  nameOf(text: string): string | undefined {
+    let name = this.names.get(text);
+    if (name === undefined && this.names.size < this.cap) {
+      this.issued += 1;
+      name = `eventflow_${this.issued}`;
+      this.names.set(text, name);
+    }
+    return name;
+  }
+
+  forget(text: string): void {
+    this.names.delete(text);
+  }
+}
+
+const executorOf = (client: pg.ClientBase | pg.Pool, names: StatementNames | undefined): SqlTx => {
+  const run = async (text: string, values: unknown[]): Promise<pg.QueryResult> => {
+    const name = names?.nameOf(text);
+    try {
+      return await client.query(name === undefined ? { text, values, types } : { name, text, values, types });
+    } catch (error) {
+      if (name !== undefined && (error as { code?: unknown }).code === '0A000') names?.forget(text);
+      throw error;
+    }
+  };
+  return {
+    $queryRawUnsafe: async <T>(query: string, ...values: unknown[]) => (await run(query, values)).rows as T,
+    $executeRawUnsafe: async (query: string, ...values: unknown[]) => (await run(query, values)).rowCount ?? 0,
+  };
+};
 
 /** bigint parameters go to PostgreSQL as their decimal text. */
 const toParameter = (value: unknown): unknown => (typeof value === 'bigint' ? value.toString() : value);
@@ -46,6 +91,8 @@ export interface SqlDbOptions {
   applicationName?: string;
   /** How long a statement or transaction waits for a connection before failing with pg's "timeout exceeded when trying to connect" (default: no limit). */
   connectionTimeoutMs?: number;
+  /** Send each distinct statement text as a named (prepared) statement, up to 500 texts (default true; see StatementNames). */
+  namedStatements?: boolean;
 }
 
 export function createSqlDb(options: SqlDbOptions): SqlDb {
@@ -61,7 +108,8 @@ export function createSqlDb(options: SqlDbOptions): SqlDb {
     $queryRawUnsafe: (query, ...values) => executor.$queryRawUnsafe(query, ...values.map(toParameter)),
     $executeRawUnsafe: (query, ...values) => executor.$executeRawUnsafe(query, ...values.map(toParameter)),
   });
-  const direct = wrap(executorOf(pool));
+  const names = options.namedStatements === false ? undefined : new StatementNames(500);
+  const direct = wrap(executorOf(pool, names));
   return {
     ...direct,
     async $transaction(fn, transactionOptions) {
@@ -82,7 +130,7 @@ export function createSqlDb(options: SqlDbOptions): SqlDb {
             ? 'BEGIN'
             : `BEGIN; SET LOCAL statement_timeout = ${timeout}; SET LOCAL idle_in_transaction_session_timeout = ${timeout}`,
         );
-        const result = await fn(wrap(executorOf(client)));
+        const result = await fn(wrap(executorOf(client, names)));
         await client.query('COMMIT');
         return result;
       } catch (error) {
