@@ -22,15 +22,15 @@ COPY . .
 RUN NX_DAEMON=false npx nx run-many -t build --projects='@eventflow/*-service,@eventflow/events' --outputStyle=static
 
 FROM ${NODE_IMAGE} AS runtime
-# V8 heap bounds (npm start, the tests and the bench run the services with the same NODE_OPTIONS,
+# V8 heap bounds (npm start, the tests and the bench run the services with the same environment,
 # read from here by libs/system-harness): a young generation of 2 x 8 MB instead of growing to
 # 2 x 64 MB under load, and an old-space limit of 256 MB, which also makes V8 grow the old space by
 # about 1.3x the live set between full collections instead of up to 4x, within the chart's 384Mi
-# limit. Peak RSS per service in the bench fell from 260-307 MB to 152-181 MB at the same CPU per
-# order (docs/performance.md). glibc's malloc: MALLOC_ARENA_MAX=2, else each of the process's
-# threads (libuv's pool, V8's GC and compiler workers) gets an arena of its own that keeps what it
-# once held; a fixed MALLOC_MMAP_THRESHOLD_ (1 MiB), else freeing one of argon2's 19 MiB buffers
-# raises the threshold and later ones are carved from (and kept in) the arenas.
+# limit. glibc's malloc: MALLOC_ARENA_MAX=2, else each of the process's threads (libuv's pool,
+# V8's GC and compiler workers) gets an arena of its own that keeps what it once held; a fixed
+# MALLOC_MMAP_THRESHOLD_ (1 MiB), else freeing one of argon2's 19 MiB buffers raises the threshold
+# and later ones are carved from (and kept in) the arenas. Together: peak RSS per service at 60
+# orders/s in the bench from 218-307 MB to 132-159 MB at the same CPU per order.
 ENV NODE_ENV=production NODE_OPTIONS="--max-semi-space-size=8 --max-old-space-size=256" MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=1048576
 WORKDIR /app
 COPY --from=build /src/package.json /src/package-lock.json ./
