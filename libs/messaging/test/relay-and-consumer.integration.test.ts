@@ -13,6 +13,8 @@ import {
   classifyFailure,
   outboxRow,
   pruneMessagingTables,
+  type EventHandlers,
+  type RetryPolicy,
   type SqlExecutor,
   type TransactionalDb,
 } from '../src/index.js';
@@ -66,6 +68,14 @@ async function createScratchTopic(bare: string): Promise<string> {
   return bare;
 }
 const newTopic = () => createScratchTopic(`messaging-${randomUUID()}`);
+
+/** A consumer of a new scratch topic on this test's database, its dead-letter topic created. */
+async function scratchConsumer(prefix: string, retry: Partial<RetryPolicy>, handlers: EventHandlers<SqlExecutor>) {
+  const topic = await newTopic();
+  const groupId = `${prefix}-${randomUUID()}`;
+  await createScratchTopic(dlqTopicOf(groupId));
+  return { topic, groupId, consumer: new EventConsumer<SqlExecutor>({ kafka, groupId, topics: [topic], codec, db, logger, retry, handlers }) };
+}
 
 beforeAll(async () => {
   const root = new pg.Client({ connectionString: adminUrl });
@@ -172,29 +182,17 @@ describe('OutboxRelay', () => {
 
 describe('EventConsumer', () => {
   it('applies each event once, retries what may pass, and dead-letters poison and exhausted failures while carrying on', async () => {
-    const topic = await newTopic();
-    const groupId = `consumer-test-${randomUUID()}`;
-    await createScratchTopic(dlqTopicOf(groupId));
     const failuresLeft = new Map<string, number>();
     const broken = userCreated();
-    const consumer = new EventConsumer<SqlExecutor>({
-      kafka,
-      groupId,
-      topics: [topic],
-      codec,
-      db,
-      logger,
-      retry: { maxAttempts: 5, initialDelayMs: 10, maxDelayMs: 50 },
-      handlers: {
-        UserCreated: async (event: UserCreated, { tx, attempt }) => {
-          if (event.userId === broken.key) throw new Error('a bug: this handler always fails');
-          const left = failuresLeft.get(event.userId) ?? 0;
-          if (left > 0) {
-            failuresLeft.set(event.userId, left - 1);
-            throw new RetryableError('not yet');
-          }
-          await tx.$executeRawUnsafe('INSERT INTO effects (event_id, attempt) VALUES ($1::uuid, $2)', event.metadata.eventId, attempt);
-        },
+    const { topic, groupId, consumer } = await scratchConsumer('consumer-test', { maxAttempts: 5, initialDelayMs: 10, maxDelayMs: 50 }, {
+      UserCreated: async (event: UserCreated, { tx, attempt }) => {
+        if (event.userId === broken.key) throw new Error('a bug: this handler always fails');
+        const left = failuresLeft.get(event.userId) ?? 0;
+        if (left > 0) {
+          failuresLeft.set(event.userId, left - 1);
+          throw new RetryableError('not yet');
+        }
+        await tx.$executeRawUnsafe('INSERT INTO effects (event_id, attempt) VALUES ($1::uuid, $2)', event.metadata.eventId, attempt);
       },
     });
     await consumer.start();
@@ -276,28 +274,16 @@ async function readTopic(topic: string, count: number): Promise<Array<{ key: str
 
 describe('EventConsumer with invalid fields', () => {
   it('dead-letters an event the database refuses as data at once, retries a serialization failure past maxAttempts, and keeps the partition flowing', async () => {
-    const topic = await newTopic();
-    const groupId = `consumer-poison-${randomUUID()}`;
-    await createScratchTopic(dlqTopicOf(groupId));
     const attempts = new Map<string, number>();
-    const consumer = new EventConsumer<SqlExecutor>({
-      kafka,
-      groupId,
-      topics: [topic],
-      codec,
-      db,
-      logger,
-      // One attempt for unclassified errors: a transient failure is retried regardless.
-      retry: { maxAttempts: 1, initialDelayMs: 10, maxDelayMs: 50 },
-      handlers: {
-        UserCreated: async (event: UserCreated, { tx, attempt }) => {
-          attempts.set(event.metadata.eventId, attempt);
-          if (event.name === 'serialization' && attempt < 3) {
-            await tx.$executeRawUnsafe(`DO $$ BEGIN RAISE EXCEPTION 'could not serialize access' USING ERRCODE = '40001'; END $$`);
-          }
-          // The user id is cast by the database, as the services' handlers do: 'not-a-uuid' is 22P02.
-          await tx.$executeRawUnsafe('INSERT INTO effects (event_id, attempt) VALUES ($1::uuid, $2)', event.userId, attempt);
-        },
+    // One attempt for unclassified errors: a transient failure is retried regardless.
+    const { topic, groupId, consumer } = await scratchConsumer('consumer-poison', { maxAttempts: 1, initialDelayMs: 10, maxDelayMs: 50 }, {
+      UserCreated: async (event: UserCreated, { tx, attempt }) => {
+        attempts.set(event.metadata.eventId, attempt);
+        if (event.name === 'serialization' && attempt < 3) {
+          await tx.$executeRawUnsafe(`DO $$ BEGIN RAISE EXCEPTION 'could not serialize access' USING ERRCODE = '40001'; END $$`);
+        }
+        // The user id is cast by the database, as the services' handlers do: 'not-a-uuid' is 22P02.
+        await tx.$executeRawUnsafe('INSERT INTO effects (event_id, attempt) VALUES ($1::uuid, $2)', event.userId, attempt);
       },
     });
     await consumer.start();
@@ -337,25 +323,13 @@ describe('EventConsumer with invalid fields', () => {
 
 describe('EventConsumer applying a partition\'s waiting events together', () => {
   it('applies a run in shared transactions, each event once and in offset order, and one by one around a poison event', async () => {
-    const topic = await newTopic();
-    const groupId = `consumer-batch-${randomUUID()}`;
-    await createScratchTopic(dlqTopicOf(groupId));
     const table = `batch_effects_${randomUUID().replaceAll('-', '')}`;
     // applied: the order in which the handler ran; tx: the transaction it ran in.
     await pool.query(`CREATE TABLE ${table} (applied BIGSERIAL PRIMARY KEY, event_id UUID NOT NULL, user_id UUID NOT NULL, tx BIGINT NOT NULL)`);
-    const consumer = new EventConsumer<SqlExecutor>({
-      kafka,
-      groupId,
-      topics: [topic],
-      codec,
-      db,
-      logger,
-      retry: { maxAttempts: 1, initialDelayMs: 10, maxDelayMs: 50 },
-      handlers: {
-        UserCreated: async (event: UserCreated, { tx }) => {
-          // The user id is cast by the database: 'not-a-uuid' is SQLSTATE 22P02, poison.
-          await tx.$executeRawUnsafe(`INSERT INTO ${table} (event_id, user_id, tx) VALUES ($1::uuid, $2::uuid, txid_current())`, event.metadata.eventId, event.userId);
-        },
+    const { topic, groupId, consumer } = await scratchConsumer('consumer-batch', { maxAttempts: 1, initialDelayMs: 10, maxDelayMs: 50 }, {
+      UserCreated: async (event: UserCreated, { tx }) => {
+        // The user id is cast by the database: 'not-a-uuid' is SQLSTATE 22P02, poison.
+        await tx.$executeRawUnsafe(`INSERT INTO ${table} (event_id, user_id, tx) VALUES ($1::uuid, $2::uuid, txid_current())`, event.metadata.eventId, event.userId);
       },
     });
     const encode = async (row: ReturnType<typeof userCreated>) => ({ key: 'one-user', value: await codec.encode('UserCreated', row.payload as UserCreated), headers: { 'event-id': row.eventId } });
