@@ -68,7 +68,7 @@ export const pendingOrderView = (order: NewOrder): OrderView => ({
  * twice the CPU of the whole rest of the request; scripts/bench/placement.ts). Returns false
  * when the key was already claimed by an earlier request: nothing was written.
  *
- * The outbox insert is appendToOutbox's (@eventflow/messaging owns the table), as a CTE here.
+ * The outbox insert is @eventflow/messaging's (outboxInsert), written only if the order was.
  */
 export async function placeOrder(sql: SqlTx, order: NewOrder, event: OutboxRow): Promise<boolean> {
   const values: unknown[] = [
@@ -77,13 +77,9 @@ export async function placeOrder(sql: SqlTx, order: NewOrder, event: OutboxRow):
     order.price,
     order.idempotency?.key ?? null,
     order.createdAt,
-    event.eventId,
-    event.eventType,
-    event.topic,
-    event.key,
-    JSON.stringify(event.payload),
-    JSON.stringify(event.headers),
   ];
+  const published = outboxInsert(event, values.length + 1, { onlyIfRowsIn: 'placed' });
+  values.push(...published.values);
   let claim = '';
   if (order.idempotency) {
     values.push(order.idempotency.fingerprint);
@@ -95,10 +91,7 @@ export async function placeOrder(sql: SqlTx, order: NewOrder, event: OutboxRow):
        INSERT INTO orders (id, user_id, price, idempotency_key, created_at, updated_at)
        SELECT $1::uuid, $2::uuid, $3::bigint, $4, $5::timestamptz, $5::timestamptz${claim ? ' WHERE EXISTS (SELECT 1 FROM claimed)' : ''}
        RETURNING id
-     ), published AS (
-       INSERT INTO outbox_events (event_id, event_type, topic, key, payload, headers)
-       SELECT $6::uuid, $7, $8, $9, $10::jsonb, $11::jsonb FROM placed
-     )
+     ), published AS (${published.sql})
      SELECT count(*)::int AS placed FROM placed`,
     ...values,
   );
