@@ -68,7 +68,7 @@ const instancesMode = args.instances !== undefined;
 
 const smoke = args.smoke ?? false;
 const settings = {
-  rates: (args.rates ?? (smoke ? '10' : instancesMode ? '40,80,120' : '10,20,30,40,60,80,100,130,160,200,250,300')).split(',').map(Number),
+  rates: (args.rates ?? (smoke ? '10' : instancesMode ? '40,80,120' : '10,20,30,40,60,80,100,130,160,200,250,300,350,400,500')).split(',').map(Number),
   instances: Number(args.instances ?? 1),
   stepSeconds: Number(args.seconds ?? (smoke ? 3 : 20)),
   users: Number(args.users ?? (smoke ? 4 : 200)),
