@@ -151,7 +151,7 @@ export class EventConsumer<TX extends SqlExecutor> {
       eachBatchAutoResolve: false,
       // A partition that is waiting out a retry must not hold up the others.
       partitionsConsumedConcurrently: 3,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
+      eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, uncommittedOffsets, isRunning, isStale }) => {
         const live = () => isRunning() && !isStale() && !this.stopping;
         for (let start = 0; start < batch.messages.length && live(); start += this.maxBatchSize) {
           const run = batch.messages.slice(start, start + this.maxBatchSize);
@@ -170,6 +170,11 @@ export class EventConsumer<TX extends SqlExecutor> {
           await commitOffsetsIfNecessary();
           await heartbeat();
         }
+        // Caught up with the partition: commit now. The interval check above commits only if a
+        // second has passed since the last commit, and after a burst the next check waits for
+        // the next message; until then the group's committed offsets (what admission control
+        // and the lag metrics read) would show the burst's tail as a backlog nobody is working on.
+        if (batch.offsetLag() === '0' && !this.stopping) await commitOffsetsIfNecessary(uncommittedOffsets());
       },
     });
   }
