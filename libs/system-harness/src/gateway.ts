@@ -115,6 +115,14 @@ export async function createGateway(options: GatewayOptions): Promise<FastifyIns
     );
   });
 
+  // A body the service answered before reading it to the end (a 413) is read and dropped from
+  // here on, as nginx does: a client still sending it must not be cut off (EPIPE) once the
+  // answer is written and the connection is no longer read.
+  gateway.addHook('onSend', async (request, _reply, payload) => {
+    drain(request.raw);
+    return payload;
+  });
+
   // Bodies are streamed to the service, which applies its own limit, through a pass-through of
   // their own: when the upstream call fails, the HTTP client destroys the stream it was given,
   // which must not be the client's request (that would reset the client's connection).
